@@ -1,0 +1,34 @@
+"""What machine a benchmark ran on, written beside every figure."""
+
+from __future__ import annotations
+
+import os
+import platform
+
+import torch
+
+
+def machine() -> dict[str, object]:
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+    }
+
+
+def describe(m: dict[str, object]) -> str:
+    return (
+        f"{m['cpu']}, {m['cores']} cores, torch {m['torch']} on {m['torch_threads']} threads, GPU: {m['gpu'] or 'none'}"
+    )

@@ -1,0 +1,164 @@
+"""Quality of the built-in mini model on the held-out set of the mini world.
+
+    python bench/mini_eval.py [--weights FOLDER] [--limit N]
+
+Generates every held-out prompt (520) and applies every held-out edit (300) with fixed seeds, reads
+each result back with the world's detector, prints a table and writes bench/results/mini_eval.json
+and the sample grid docs/mini-samples.png.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Annotated
+
+import torch
+import typer
+from PIL import Image, ImageDraw, ImageFont
+from rich.console import Console
+from rich.table import Table
+from tqdm import tqdm
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _machine import describe, machine
+from plantain.backends.mini import MiniBackend
+from plantain.core.jobs import ImageJob
+from plantain.mini.edits import edit_text
+from plantain.mini.grammar import prompt_text
+from plantain.mini.heldout import eval_edits, eval_prompts
+from plantain.mini.render import render_image
+from plantain.mini.score import PROMPT_METRICS, score_edit, score_prompt
+from plantain.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+BARS = {"colour_shape": 0.90, "count": 0.80, "position": 0.80, "whole": 0.70, "edits": 0.80}
+
+
+def category(spec) -> str:  # type: ignore[no-untyped-def]
+    if spec.kind == "relation" and spec.relation == "below" and {o.shape for o in spec.objects} == {"circle", "square"}:
+        return "relation below circle/square"
+    if spec.kind == "count" and spec.count == 4 and spec.background == "sky":
+        return "four on sky"
+    return f"{spec.kind} with purple triangle / orange diamond"
+
+
+def run_batches(backend: MiniBackend, jobs: list[ImageJob], batch: int, desc: str) -> list[Image.Image]:
+    out: list[Image.Image] = []
+    for start in tqdm(range(0, len(jobs), batch), desc=desc, unit="batch"):
+        out += backend.generate(jobs[start : start + batch])
+    return out
+
+
+def sample_grid(images: list[Image.Image], captions: list[str], path: Path) -> None:
+    cell, pad, text_h, cols = 192, 8, 44, 4
+    rows = (len(images) + cols - 1) // cols
+    grid = Image.new("RGB", (cols * (cell + pad) + pad, rows * (cell + text_h + pad) + pad), (255, 255, 255))
+    draw = ImageDraw.Draw(grid)
+    font = ImageFont.load_default(size=12)
+    for i, (im, cap) in enumerate(zip(images, captions, strict=True)):
+        x, y = pad + (i % cols) * (cell + pad), pad + (i // cols) * (cell + text_h + pad)
+        grid.paste(im.resize((cell, cell), Image.Resampling.NEAREST), (x, y))
+        words, lines = cap.split(), [""]
+        for w in words:
+            if draw.textlength(f"{lines[-1]} {w}".strip(), font=font) > cell:
+                lines.append(w)
+            else:
+                lines[-1] = f"{lines[-1]} {w}".strip()
+        draw.multiline_text((x, y + cell + 2), "\n".join(lines[:3]), fill=(20, 20, 20), font=font, spacing=1)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    grid.save(path)
+
+
+def main(
+    weights: Annotated[Path | None, typer.Option(help="Model folder; default: the shipped one.")] = None,
+    steps: Annotated[int, typer.Option(help="Sampling steps.")] = Settings().mini_steps,
+    guidance: Annotated[float, typer.Option(help="Guidance scale.")] = Settings().mini_guidance,
+    batch: Annotated[int, typer.Option(help="Images per device batch.")] = 16,
+    threads: Annotated[int, typer.Option(help="torch threads.")] = 2,
+    limit: Annotated[int, typer.Option(help="Only the first N prompts and edits (0: all).")] = 0,
+    out: Annotated[Path, typer.Option(help="JSON results.")] = ROOT / "bench/results/mini_eval.json",
+    grid: Annotated[Path | None, typer.Option(help="Sample grid PNG.")] = ROOT / "docs/mini-samples.png",
+) -> None:
+    torch.set_num_threads(threads)
+    settings = Settings(mini_steps=steps, mini_guidance=guidance, mini_weights=weights)
+    backend = MiniBackend.load(settings)
+    side = backend.capabilities.native_size[0]
+    prompts, edits = eval_prompts(), eval_edits()
+    if limit:
+        prompts, edits = prompts[:limit], edits[:limit]
+    t0 = time.time()
+    gen_jobs = [ImageJob(prompt_text(c.spec), c.seed, side, side) for c in prompts]
+    gen_images = run_batches(backend, gen_jobs, batch, "prompts")
+    edit_jobs = [ImageJob(edit_text(c.edit), c.seed, side, side, [render_image(c.source)]) for c in edits]
+    edit_images = run_batches(backend, edit_jobs, batch, "edits")
+    seconds = time.time() - t0
+
+    totals: dict[str, list[bool]] = defaultdict(list)
+    by_cat: dict[str, dict[str, list[bool]]] = defaultdict(lambda: defaultdict(list))
+    for case, im in zip(prompts, gen_images, strict=True):
+        scores = score_prompt(case.spec, im)
+        for metric, ok in scores.items():
+            if ok is not None:
+                totals[metric].append(ok)
+                by_cat[category(case.spec)][metric].append(ok)
+    edit_by_kind: dict[str, list[bool]] = defaultdict(list)
+    for case, im in zip(edits, edit_images, strict=True):
+        ok = score_edit(case.source, case.edit, im)
+        totals["edits"].append(ok)
+        edit_by_kind[case.edit.kind].append(ok)
+
+    def frac(values: list[bool]) -> float:
+        return round(sum(values) / len(values), 4) if values else float("nan")
+
+    m = machine()
+    results = {
+        "model": str(weights or "shipped"),
+        "steps": steps,
+        "guidance": guidance,
+        "prompts": len(prompts),
+        "edits": len(edits),
+        "scores": {k: frac(v) for k, v in totals.items()},
+        "counted": {k: len(v) for k, v in totals.items()},
+        "bars": BARS,
+        "passed": {k: frac(totals[k]) >= bar for k, bar in BARS.items()},
+        "by_category": {c: {k: frac(v) for k, v in d.items()} for c, d in by_cat.items()},
+        "edits_by_kind": {k: frac(v) for k, v in edit_by_kind.items()},
+        "seconds": round(seconds, 1),
+        "machine": m,
+    }
+    table = Table(title=f"mini model on the held-out set ({len(prompts)} prompts, {len(edits)} edits)")
+    for col in ("metric", "score", "bar", "n", "pass"):
+        table.add_column(col)
+    for metric in (*PROMPT_METRICS, "edits"):
+        if metric in totals:
+            bar = BARS.get(metric)
+            ok = "" if bar is None else ("yes" if frac(totals[metric]) >= bar else "NO")
+            table.add_row(
+                metric, f"{frac(totals[metric]):.3f}", "" if bar is None else f"{bar:.2f}", str(len(totals[metric])), ok
+            )
+    console = Console()
+    console.print(table)
+    cat_table = Table(title="by category")
+    cat_table.add_column("category")
+    for metric in PROMPT_METRICS:
+        cat_table.add_column(metric)
+    for c, d in sorted(by_cat.items()):
+        cat_table.add_row(c, *(f"{frac(d[mt]):.2f}" if d.get(mt) else "-" for mt in PROMPT_METRICS))
+    for kind, v in sorted(edit_by_kind.items()):
+        cat_table.add_row(f"edit: {kind}", *(["-"] * (len(PROMPT_METRICS) - 1)), f"{frac(v):.2f}")
+    console.print(cat_table)
+    console.print(f"{seconds:.0f} s on {describe(m)}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    if grid is not None and not limit:
+        # 16 samples spread over the categories, with their prompts.
+        picks = [*range(0, 160, 20), 160, 200, 260, 300, 360, 400, 440, 480]
+        sample_grid([gen_images[i] for i in picks], [prompt_text(prompts[i].spec) for i in picks], grid)
+
+
+if __name__ == "__main__":
+    typer.run(main)

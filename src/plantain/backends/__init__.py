@@ -1,0 +1,1 @@
+"""Model families behind one small contract: load, capabilities, generate(batch)."""

@@ -1,0 +1,36 @@
+"""The backend contract. Backends know tensors and images, nothing of HTTP, keys or prices."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from PIL import Image
+
+from plantain.core.jobs import ImageJob
+
+# Called after each denoising step with (step index, total steps); returning False asks the
+# backend to stop the batch between steps.
+StepHook = Callable[[int, int], bool | None]
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    native_size: tuple[int, int]
+    can_edit: bool
+    max_input_images: int
+    max_batch: int
+    steps: int
+
+
+class Interrupted(Exception):
+    """A step hook asked the backend to stop."""
+
+
+class Backend(Protocol):
+    capabilities: Capabilities
+
+    def generate(self, jobs: Sequence[ImageJob], on_step: StepHook | None = None) -> list[Image.Image]:
+        """One device batch: one image per job, at the backend's native size, in job order."""
+        ...

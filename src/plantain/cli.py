@@ -1,0 +1,123 @@
+"""The `plantain` command line."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from plantain.errors import ApiError
+from plantain.settings import get_settings
+
+app = typer.Typer(
+    help="Plantain: self-hosted image generation and editing.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+err = Console(stderr=True)
+MAX_SIDE = 4096
+
+
+@app.callback()
+def _main() -> None:
+    """Plantain: self-hosted image generation and editing."""
+
+
+def fail(message: str) -> typer.Exit:
+    """One line on stderr and exit code 2: how every usage mistake ends."""
+    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(code=2)
+
+
+def output_paths(output: Path, n: int) -> list[Path]:
+    if n == 1:
+        return [output]
+    return [output.with_name(f"{output.stem}-{i + 1}{output.suffix}") for i in range(n)]
+
+
+def check_writable(paths: list[Path]) -> None:
+    """Fail before any work when an output cannot be written (missing folder, no permission)."""
+    for path in paths:
+        if path.is_dir():
+            raise fail(f"cannot write {path}: it is a directory")
+        folder = path.parent
+        if not folder.is_dir():
+            raise fail(f"cannot write {path}: the folder {folder} does not exist")
+        try:
+            fd, probe = tempfile.mkstemp(prefix=".plantain-probe-", dir=folder)
+        except OSError as exc:
+            raise fail(f"cannot write {path}: {exc.strerror or exc}") from exc
+        os.close(fd)
+        os.unlink(probe)
+        if path.exists() and not os.access(path, os.W_OK):
+            raise fail(f"cannot write {path}: permission denied")
+
+
+@app.command()
+def generate(
+    prompt: Annotated[str, typer.Argument(help="What to draw, or with --image, the edit to make.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="PNG file to write.")] = Path("plantain.png"),
+    seed: Annotated[int | None, typer.Option(help="Seed; the same seed gives the same bytes.", min=0)] = None,
+    n: Annotated[int, typer.Option("--n", help="How many images (seeds SEED, SEED+1, ...).", min=1, max=16)] = 1,
+    image: Annotated[Path | None, typer.Option(help="Input image: the prompt is then an edit instruction.")] = None,
+    size: Annotated[int, typer.Option(help="Side of the square output in pixels.", min=32, max=MAX_SIDE)] = 1024,
+) -> None:
+    """Generate an image from a prompt, or edit --image by an instruction, with the built-in model."""
+    from plantain.backends.base import Interrupted
+    from plantain.backends.mini import MiniBackend
+    from plantain.core.generation import run_jobs
+    from plantain.core.jobs import ImageJob, candidate_seeds
+    from plantain.imaging.decode import read_image_file
+    from plantain.imaging.encode import encode_png, write_atomic
+
+    settings = get_settings()
+    if not prompt.strip():
+        raise fail('the prompt is empty; say what to draw, e.g. plantain generate "a red circle"')
+    paths = output_paths(output, n)
+    check_writable(paths)
+    try:
+        source = read_image_file(image, settings.max_input_pixels) if image is not None else None
+    except ApiError as exc:
+        raise fail(exc.message) from exc
+    seed = secrets.randbelow(2**31) if seed is None else seed
+    jobs = [
+        ImageJob(prompt=prompt, seed=s, width=size, height=size, images=[source] if source else [])
+        for s in candidate_seeds(seed, n)
+    ]
+
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=True) as progress:
+        task = progress.add_task("loading the model", total=None)
+        backend = MiniBackend.load(settings)
+        steps = backend.capabilities.steps
+        progress.update(task, description="editing" if source else "generating", total=steps, completed=0)
+
+        def on_step(i: int, total: int) -> None:
+            progress.update(task, completed=i + 1)
+
+        try:
+            images = run_jobs(backend, jobs, on_step)
+        except Interrupted as exc:
+            raise fail(str(exc)) from exc
+        progress.update(task, description="encoding", total=len(images), completed=0)
+        encoded = []
+        for im in images:
+            encoded.append(encode_png(im, settings.png_compress_level))
+            progress.advance(task)
+    for path, data in zip(paths, encoded, strict=True):
+        try:
+            write_atomic(path, data)
+        except OSError as exc:
+            raise fail(f"cannot write {path}: {exc.strerror or exc}") from exc
+        typer.echo(f"wrote {path} ({size}x{size}, seed {jobs[paths.index(path)].seed})")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,28 @@
+"""`ImageJob`: one image to make, whatever asked for it (CLI, API, batch)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from PIL import Image
+
+
+@dataclass
+class ImageJob:
+    """One output image. Several candidates of one request are several jobs with derived seeds."""
+
+    prompt: str
+    seed: int
+    width: int = 1024
+    height: int = 1024
+    # Reference images; with one, the prompt is an edit instruction applied to it.
+    images: list[Image.Image] = field(default_factory=list)
+
+    @property
+    def is_edit(self) -> bool:
+        return bool(self.images)
+
+
+def candidate_seeds(seed: int, count: int) -> list[int]:
+    """Seeds of a request's candidates: the request seed, then the next ones (31-bit wrap)."""
+    return [(seed + i) % (2**31) for i in range(count)]

@@ -1,0 +1,1 @@
+"""Decoding and validating input images, resizing and encoding outputs."""

@@ -1,0 +1,44 @@
+"""Decode and validate input images: format, pixel limit (decompression bombs), EXIF orientation."""
+
+from __future__ import annotations
+
+import io
+import warnings
+from pathlib import Path
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from plantain.errors import invalid_argument
+
+ACCEPTED_FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
+
+
+def decode_image(data: bytes, max_pixels: int, what: str = "the input image") -> Image.Image:
+    """An RGB image from encoded bytes, or ApiError(400) saying what is wrong with them."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as im:
+                if im.format not in ACCEPTED_FORMATS:
+                    raise invalid_argument(
+                        f"{what} is {im.format or 'of an unknown format'}; accepted: PNG, JPEG, WebP"
+                    )
+                width, height = im.size
+                if width * height > max_pixels:
+                    raise invalid_argument(
+                        f"{what} has {width}x{height} pixels, over the limit of {max_pixels:,} pixels"
+                    )
+                im.load()
+                return ImageOps.exif_transpose(im).convert("RGB")
+    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise invalid_argument(f"{what} cannot be decoded as an image ({exc.__class__.__name__})") from exc
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise invalid_argument(f"{what} is damaged or truncated and cannot be decoded") from exc
+
+
+def read_image_file(path: Path, max_pixels: int) -> Image.Image:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise invalid_argument(f"cannot read {path}: {exc.strerror or exc}") from exc
+    return decode_image(data, max_pixels, what=str(path))

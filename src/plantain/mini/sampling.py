@@ -1,0 +1,110 @@
+"""Random prompts, scenes and edits of the mini world, for training data and evaluation sets."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from plantain.mini.edits import EditError, EditSpec, apply_edit
+from plantain.mini.grammar import ObjectSpec, PromptSpec
+from plantain.mini.world import BACKGROUNDS, COLOURS, RELATIONS, SHAPES, SIZES, Obj, Scene, relation_holds
+
+_BGS, _COLS = tuple(BACKGROUNDS), tuple(COLOURS)
+
+
+def _pick(rng: np.random.Generator, items: tuple[str, ...] | list[str]) -> str:
+    return str(items[int(rng.integers(len(items)))])
+
+
+def random_object_spec(rng: np.random.Generator) -> ObjectSpec:
+    return ObjectSpec(_pick(rng, _COLS), _pick(rng, SHAPES))
+
+
+def random_prompt_spec(rng: np.random.Generator) -> PromptSpec:
+    """Any prompt of the grammar; optional parts are left out about half the time."""
+    bg = _pick(rng, _BGS) if rng.random() < 0.6 else None
+    kind = _pick(rng, ("single", "single", "count", "relation", "relation"))
+    if kind == "single":
+        o = random_object_spec(rng)
+        size = _pick(rng, SIZES) if rng.random() < 0.4 else None
+        cell = int(rng.integers(9)) if rng.random() < 0.75 else None
+        return PromptSpec(
+            "single",
+            (ObjectSpec(o.colour, o.shape, size, cell),),
+            background=bg,
+            article=_pick(rng, ("a", "a", "one")),
+            preposition=_pick(rng, ("at", "at", "in")) if cell is not None else "at",
+        )
+    if kind == "count":
+        return PromptSpec("count", (random_object_spec(rng),), count=int(rng.integers(2, 5)), background=bg)
+    a = random_object_spec(rng)
+    b = random_object_spec(rng)
+    while b.kind == a.kind:
+        b = random_object_spec(rng)
+    return PromptSpec("relation", (a, b), relation=_pick(rng, tuple(RELATIONS)), background=bg)
+
+
+def scene_for(spec: PromptSpec, rng: np.random.Generator) -> Scene:
+    """One scene the prompt describes, drawing whatever the prompt leaves open."""
+    bg = spec.background or _pick(rng, _BGS)
+
+    def size_of(o: ObjectSpec) -> str:
+        return o.size or _pick(rng, SIZES)
+
+    if spec.kind == "single":
+        (o,) = spec.objects
+        cell = o.cell if o.cell is not None else int(rng.integers(9))
+        return Scene(bg, (Obj(cell, o.shape, o.colour, size_of(o)),))
+    if spec.kind == "count":
+        (o,) = spec.objects
+        cells = rng.choice(9, size=spec.count, replace=False)
+        return Scene(bg, tuple(Obj(int(c), o.shape, o.colour, size_of(o)) for c in cells))
+    assert spec.relation is not None
+    a, b = spec.objects
+    pairs = [(i, j) for i in range(9) for j in range(9) if i != j and relation_holds(spec.relation, i, j)]
+    ca, cb = pairs[int(rng.integers(len(pairs)))]
+    return Scene(bg, (Obj(ca, a.shape, a.colour, size_of(a)), Obj(cb, b.shape, b.colour, size_of(b))))
+
+
+def random_scene(rng: np.random.Generator, max_objects: int = 3) -> Scene:
+    """A scene of 1..max_objects objects of random kinds in distinct cells (edit sources)."""
+    n = int(rng.integers(1, max_objects + 1))
+    cells = rng.choice(9, size=n, replace=False)
+    objs = tuple(Obj(int(c), _pick(rng, SHAPES), _pick(rng, _COLS), _pick(rng, SIZES)) for c in cells)
+    return Scene(_pick(rng, _BGS), objs)
+
+
+def random_edit(scene: Scene, rng: np.random.Generator) -> EditSpec:
+    """An edit that applies to `scene`, naming its object as briefly as the scene allows."""
+    for _ in range(100):
+        kind = _pick(rng, ("recolour", "recolour", "add", "remove", "move", "move", "background"))
+        if kind == "background":
+            bg = _pick(rng, [b for b in _BGS if b != scene.background])
+            return EditSpec("background", background=bg)
+        if kind == "add":
+            if not scene.free_cells:
+                continue
+            o = random_object_spec(rng)
+            cell = int(rng.choice(scene.free_cells)) if rng.random() < 0.7 else None
+            return EditSpec("add", shape=o.shape, colour=o.colour, cell=cell)
+        target = scene.objects[int(rng.integers(len(scene.objects)))]
+        shape_unique = len(scene.of_kind(None, target.shape)) == 1
+        colour: str | None = target.colour
+        if scene.of_kind(target.colour, target.shape) != [target]:
+            continue
+        if shape_unique and rng.random() < 0.5:
+            colour = None
+        if kind == "remove":
+            return EditSpec("remove", shape=target.shape, colour=colour)
+        if kind == "recolour":
+            new = _pick(rng, [c for c in _COLS if c != target.colour])
+            return EditSpec("recolour", shape=target.shape, colour=colour, new_colour=new)
+        if not scene.free_cells:
+            continue
+        return EditSpec("move", shape=target.shape, colour=colour, cell=int(rng.choice(scene.free_cells)))
+    raise EditError("no edit applies to this scene")
+
+
+def random_edit_example(rng: np.random.Generator) -> tuple[Scene, EditSpec, Scene]:
+    source = random_scene(rng)
+    edit = random_edit(source, rng)
+    return source, edit, apply_edit(source, edit, rng)

@@ -1,0 +1,86 @@
+"""Score images against the prompts and edits that asked for them, with the world's detector.
+
+Prompt metrics (None where a prompt does not ask for that thing):
+- colour_shape: every named object is present with its colour and shape;
+- count: the number of objects of each named kind is the number asked for;
+- position: the named grid cell holds the object, or the named relation holds between centroids;
+- size, background: as named;
+- whole: all of the above at once, and nothing else in the image (no extra or unrecognisable object).
+An edit is correct when the scene read back equals the source scene with the named change made.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from PIL import Image
+
+from plantain.mini.detect import detect_objects
+from plantain.mini.edits import EditSpec, apply_edit
+from plantain.mini.grammar import PromptSpec
+from plantain.mini.world import Obj, Scene, relation_holds
+
+PROMPT_METRICS = ("colour_shape", "count", "position", "size", "background", "whole")
+
+
+def read_scene(image: Image.Image) -> tuple[Scene, int]:
+    """The scene read back, and how many pieces could not be recognised as shapes."""
+    background, found = detect_objects(image)
+    by_cell: dict[int, Obj] = {}
+    unrecognised = 0
+    for d in sorted(found, key=lambda d: -d.iou):
+        if d.recognised and d.obj.cell not in by_cell:
+            by_cell[d.obj.cell] = d.obj
+        else:
+            unrecognised += 1
+    return Scene(background, tuple(by_cell.values())), unrecognised
+
+
+def score_prompt(spec: PromptSpec, image: Image.Image) -> dict[str, bool | None]:
+    scene, unrecognised = read_scene(image)
+    kinds = Counter(o.kind for o in scene.objects)
+    wanted = Counter({o.kind: (spec.count if spec.kind == "count" else 1) for o in spec.objects})
+    result: dict[str, bool | None] = {
+        "colour_shape": all(kinds[k] >= 1 for k in wanted),
+        "count": all(kinds[k] == n for k, n in wanted.items()),
+        "position": None,
+        "size": None,
+        "background": scene.background == spec.background if spec.background else None,
+    }
+    if spec.kind == "single":
+        (o,) = spec.objects
+        matches = scene.of_kind(o.colour, o.shape)
+        if o.cell is not None:
+            result["position"] = any(m.cell == o.cell for m in matches)
+        if o.size is not None:
+            result["size"] = len(matches) == 1 and matches[0].size == o.size
+    elif spec.kind == "relation":
+        assert spec.relation is not None
+        a, b = spec.objects
+        result["position"] = any(
+            relation_holds(spec.relation, x.cell, y.cell)
+            for x in scene.of_kind(a.colour, a.shape)
+            for y in scene.of_kind(b.colour, b.shape)
+        )
+    nothing_else = unrecognised == 0 and sum(kinds.values()) == sum(wanted.values())
+    result["whole"] = nothing_else and all(v for v in result.values() if v is not None)
+    return result
+
+
+def score_edit(source: Scene, edit: EditSpec, image: Image.Image) -> bool:
+    scene, unrecognised = read_scene(image)
+    if unrecognised:
+        return False
+    if edit.kind == "add":
+        if scene.background != source.background:
+            return False
+        remaining = list(scene.objects)
+        for o in source.objects:
+            if o not in remaining:
+                return False
+            remaining.remove(o)
+        if len(remaining) != 1:
+            return False
+        (new,) = remaining
+        return new.kind == (edit.colour, edit.shape) and (edit.cell is None or new.cell == edit.cell)
+    return scene == apply_edit(source, edit)

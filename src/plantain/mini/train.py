@@ -1,0 +1,230 @@
+"""Train the built-in mini model from a seed: `python -m plantain.mini.train`.
+
+Data are drawn on the fly from the mini world (renderer + grammar), never from held-out
+combinations. Text embeddings come from the frozen MiniLM encoder and are computed once for a fixed
+pool of prompts and for every edit instruction. The recipe and the time it takes are in
+docs/mini-model.md.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import torch
+import typer
+from diffusers import FlowMatchEulerDiscreteScheduler, PixArtTransformer2DModel
+from tqdm import tqdm
+
+from plantain.mini.edits import EditSpec, edit_text
+from plantain.mini.grammar import PromptSpec, normalise, prompt_text
+from plantain.mini.heldout import edit_held_out, example_held_out, training_prompt_spec, training_scene
+from plantain.mini.pipeline import WEIGHTS_DIR, MiniPipeline
+from plantain.mini.render import render
+from plantain.mini.sampling import random_edit_example
+from plantain.mini.text_encoder import MAX_TOKENS, encode_texts, load_text_encoder
+from plantain.mini.world import BACKGROUNDS, COLOURS, SHAPES
+
+
+@dataclass(frozen=True)
+class Recipe:
+    seed: int = 0
+    steps: int = 8000
+    batch_size: int = 32
+    lr: float = 3e-4
+    warmup: int = 300
+    weight_decay: float = 0.01
+    ema_decay: float = 0.999
+    edit_fraction: float = 0.35
+    uncond_fraction: float = 0.1
+    prompt_pool: int = 24000
+    resolution: int = 32
+    patch_size: int = 4
+    layers: int = 8
+    heads: int = 4
+    head_dim: int = 64
+
+
+def build_transformer(r: Recipe) -> PixArtTransformer2DModel:
+    width = r.heads * r.head_dim
+    return PixArtTransformer2DModel(
+        sample_size=r.resolution,
+        patch_size=r.patch_size,
+        in_channels=6,  # noisy image + edit source (zeros when generating)
+        out_channels=3,
+        num_layers=r.layers,
+        num_attention_heads=r.heads,
+        attention_head_dim=r.head_dim,
+        cross_attention_dim=width,
+        caption_channels=384,  # MiniLM's hidden size
+        norm_type="ada_norm_single",
+        use_additional_conditions=False,
+    )
+
+
+def all_edit_instructions() -> list[str]:
+    """Every instruction of the edit grammar that training may use."""
+    edits: list[EditSpec] = []
+    refs = [(c, s) for s in SHAPES for c in (None, *COLOURS)]
+    for colour, shape in refs:
+        edits += [EditSpec("recolour", shape, colour, new_colour=n) for n in COLOURS if n != colour]
+        edits.append(EditSpec("remove", shape, colour))
+        edits += [EditSpec("move", shape, colour, cell=c) for c in range(9)]
+    for shape in SHAPES:
+        for colour in COLOURS:
+            edits += [EditSpec("add", shape, colour, cell=c) for c in (None, *range(9))]
+    edits += [EditSpec("background", background=b) for b in BACKGROUNDS]
+    return [edit_text(e) for e in edits if not edit_held_out(e)]
+
+
+class TextBank:
+    """Precomputed MiniLM token states for a fixed list of texts, looked up by text."""
+
+    def __init__(self, texts: list[str], batch: int = 256) -> None:
+        model, tokenizer = load_text_encoder()
+        self.index = {t: i for i, t in enumerate(texts)}
+        lengths = [len(tokenizer(t)["input_ids"]) for t in texts]
+        self.length = min(max(lengths), MAX_TOKENS)
+        self.states = torch.zeros(len(texts), self.length, 384, dtype=torch.bfloat16)
+        self.mask = torch.zeros(len(texts), self.length, dtype=torch.bool)
+        for start in tqdm(range(0, len(texts), batch), desc="encoding prompts", unit="batch"):
+            chunk = texts[start : start + batch]
+            states, mask = encode_texts(model, tokenizer, chunk, self.length)
+            self.states[start : start + len(chunk), : states.shape[1]] = states.to(torch.bfloat16)
+            self.mask[start : start + len(chunk), : mask.shape[1]] = mask.bool()
+
+    def lookup(self, texts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
+        idx = torch.tensor([self.index[t] for t in texts])
+        return self.states[idx].float(), self.mask[idx].long()
+
+
+def to_tensor(images: list[np.ndarray]) -> torch.Tensor:
+    return torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).float() / 127.5 - 1.0
+
+
+class Batches:
+    """An endless, seeded stream of (target, source, text) training batches."""
+
+    def __init__(self, r: Recipe, rng: np.random.Generator) -> None:
+        self.r, self.rng = r, rng
+        specs: dict[str, PromptSpec] = {}
+        while len(specs) < r.prompt_pool:
+            spec = training_prompt_spec(rng)
+            specs.setdefault(normalise(prompt_text(spec)), spec)
+        self.prompts = list(specs.items())
+        self.bank = TextBank([""] + [t for t, _ in self.prompts] + all_edit_instructions())
+
+    def next(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        r, rng = self.r, self.rng
+        targets, sources, texts = [], [], []
+        blank = np.zeros((r.resolution, r.resolution, 3), dtype=np.uint8)
+        for _ in range(r.batch_size):
+            if rng.random() < r.edit_fraction:
+                while True:
+                    source, edit, target = random_edit_example(rng)
+                    if not example_held_out(edit, source, target):
+                        break
+                text = edit_text(edit)
+                src = render(source, r.resolution)
+            else:
+                text, spec = self.prompts[int(rng.integers(len(self.prompts)))]
+                target = training_scene(spec, rng)
+                src = blank
+            targets.append(render(target, r.resolution))
+            sources.append(src)
+            texts.append("" if rng.random() < r.uncond_fraction else text)
+        states, mask = self.bank.lookup(texts)
+        # Blank sources are -1 after scaling; generation conditions on exact zeros instead.
+        src_t = to_tensor(sources)
+        is_blank = torch.tensor([s is blank for s in sources])
+        src_t[is_blank] = 0.0
+        return to_tensor(targets), src_t, states, mask
+
+
+def lr_at(step: int, r: Recipe) -> float:
+    if step < r.warmup:
+        return r.lr * (step + 1) / r.warmup
+    progress = (step - r.warmup) / max(1, r.steps - r.warmup)
+    return r.lr * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+def save(model: PixArtTransformer2DModel, out: Path, recipe: Recipe, extra: dict[str, object]) -> None:
+    scheduler = FlowMatchEulerDiscreteScheduler(num_train_timesteps=1000, shift=1.0)
+    MiniPipeline(transformer=model, scheduler=scheduler).save_pretrained(out, safe_serialization=True)
+    (out / "training.json").write_text(json.dumps({"recipe": asdict(recipe), **extra}, indent=2) + "\n")
+
+
+def train(recipe: Recipe, out: Path, log_path: Path, threads: int, checkpoint_every: int) -> None:
+    torch.set_num_threads(threads)
+    torch.manual_seed(recipe.seed)
+    rng = np.random.default_rng(recipe.seed)
+    t0 = time.time()
+    model = build_transformer(recipe)
+    ema = copy.deepcopy(model).requires_grad_(False)
+    batches = Batches(recipe, rng)
+    opt = torch.optim.AdamW(model.parameters(), lr=recipe.lr, betas=(0.9, 0.99), weight_decay=recipe.weight_decay)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    log = log_path.open("w")
+    log.write("step,loss,lr,seconds\n")
+    bar = tqdm(range(recipe.steps), desc="training", unit="step")
+    running = None
+    for step in bar:
+        target, source, states, mask = batches.next()
+        noise = torch.randn_like(target)
+        # Logit-normal noise levels (rectified flow): most samples near the middle of the path.
+        sigma = torch.sigmoid(torch.randn(target.shape[0]))
+        s = sigma.view(-1, 1, 1, 1)
+        noisy = (1 - s) * target + s * noise
+        for group in opt.param_groups:
+            group["lr"] = lr_at(step, recipe)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            pred = model(
+                torch.cat([noisy, source], dim=1),
+                encoder_hidden_states=states,
+                encoder_attention_mask=mask,
+                timestep=sigma * 1000,
+                return_dict=False,
+            )[0]
+        loss = torch.nn.functional.mse_loss(pred.float(), noise - target)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        decay = min(recipe.ema_decay, (1 + step) / (10 + step))
+        with torch.no_grad():
+            for pe, pm in zip(ema.parameters(), model.parameters(), strict=True):
+                pe.lerp_(pm, 1 - decay)
+        value = loss.item()
+        running = value if running is None else 0.98 * running + 0.02 * value
+        bar.set_postfix(loss=f"{running:.4f}")
+        log.write(f"{step},{value:.5f},{lr_at(step, recipe):.6g},{time.time() - t0:.1f}\n")
+        if checkpoint_every and (step + 1) % checkpoint_every == 0 and step + 1 < recipe.steps:
+            log.flush()
+            save(ema, out.parent / f"{out.name}-step{step + 1}", recipe, {"step": step + 1})
+    log.close()
+    save(ema, out, recipe, {"step": recipe.steps, "seconds": round(time.time() - t0, 1), "threads": threads})
+    print(f"saved {out} after {time.time() - t0:.0f} s")
+
+
+def main(
+    out: Annotated[Path, typer.Option(help="Folder to write the pipeline to.")] = WEIGHTS_DIR,
+    seed: Annotated[int, typer.Option(help="Seed for weights, data and noise.")] = Recipe.seed,
+    steps: Annotated[int, typer.Option(help="Optimiser steps.")] = Recipe.steps,
+    batch_size: Annotated[int, typer.Option(help="Samples per step.")] = Recipe.batch_size,
+    threads: Annotated[int, typer.Option(help="CPU threads for torch.")] = 2,
+    log: Annotated[Path, typer.Option(help="CSV loss log.")] = Path("bench/results/mini_train_log.csv"),
+    checkpoint_every: Annotated[int, typer.Option(help="Also save EMA weights every N steps (0: never).")] = 0,
+) -> None:
+    """Rebuild the built-in mini model's weights from a seed."""
+    recipe = Recipe(seed=seed, steps=steps, batch_size=batch_size)
+    train(recipe, out, log, threads, checkpoint_every)
+
+
+if __name__ == "__main__":
+    typer.run(main)

@@ -1,0 +1,99 @@
+"""The shipped mini model, loaded from its folder, scored by the world's detector on fixed seeds."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import torch
+from diffusers import FlowMatchEulerDiscreteScheduler, PixArtTransformer2DModel
+
+from plantain.backends.mini import MiniBackend
+from plantain.core.generation import run_jobs
+from plantain.core.jobs import ImageJob
+from plantain.mini.detect import detect
+from plantain.mini.edits import edit_text
+from plantain.mini.grammar import prompt_text
+from plantain.mini.heldout import eval_edits, eval_prompts
+from plantain.mini.pipeline import WEIGHTS_DIR, MiniPipeline
+from plantain.mini.render import render_image
+from plantain.mini.score import score_edit, score_prompt
+from plantain.mini.world import Obj, Scene
+
+
+def test_shipped_folder_is_a_diffusers_pipeline() -> None:
+    index = json.loads((WEIGHTS_DIR / "model_index.json").read_text())
+    assert index["_class_name"] == "MiniPipeline"
+    assert (WEIGHTS_DIR / "transformer" / "diffusion_pytorch_model.safetensors").is_file()
+    size = sum(f.stat().st_size for f in WEIGHTS_DIR.rglob("*") if f.is_file())
+    assert size <= 40 * 1024 * 1024
+
+
+def test_backend_loads_through_from_pretrained(backend: MiniBackend) -> None:
+    assert isinstance(backend.pipe, MiniPipeline)
+    assert isinstance(backend.pipe.transformer, PixArtTransformer2DModel)
+    assert isinstance(backend.pipe.scheduler, FlowMatchEulerDiscreteScheduler)
+    assert backend.capabilities.native_size == (32, 32)
+
+
+def test_held_out_prompts_on_fixed_seeds(backend: MiniBackend) -> None:
+    cases = eval_prompts()[::13]  # 40 prompts over every held-out category
+    side = backend.capabilities.native_size[0]
+    images = backend.generate([ImageJob(prompt_text(c.spec), c.seed, side, side) for c in cases])
+    scores = [score_prompt(c.spec, im) for c, im in zip(cases, images, strict=True)]
+    colour_shape = np.mean([s["colour_shape"] for s in scores])
+    whole = np.mean([s["whole"] for s in scores])
+    assert colour_shape >= 0.85, colour_shape
+    assert whole >= 0.6, whole
+
+
+def test_held_out_edits_on_fixed_seeds(backend: MiniBackend) -> None:
+    cases = eval_edits()[::15]  # 20 edits
+    side = backend.capabilities.native_size[0]
+    jobs = [ImageJob(edit_text(c.edit), c.seed, side, side, [render_image(c.source)]) for c in cases]
+    images = backend.generate(jobs)
+    correct = np.mean([score_edit(c.source, c.edit, im) for c, im in zip(cases, images, strict=True)])
+    assert correct >= 0.7, correct
+
+
+def test_make_the_circle_blue(backend: MiniBackend) -> None:
+    source = Scene("white", (Obj(3, "circle", "red", "large"), Obj(8, "square", "green", "small")))
+    served_source = render_image(source).resize((1024, 1024))
+    jobs = [ImageJob("make the circle blue", seed, images=[served_source]) for seed in range(4)]
+    for image in run_jobs(backend, jobs):
+        assert image.size == (1024, 1024)
+        scene = detect(image)
+        assert scene.background == "white"
+        assert Obj(3, "circle", "blue", "large") in scene.objects  # the edit took, in the same cell
+        assert Obj(8, "square", "green", "small") in scene.objects  # the rest stayed
+        assert len(scene.objects) == 2
+
+
+def test_seeds_are_exact_and_batching_does_not_change_results(backend: MiniBackend) -> None:
+    prompts = ["a red circle at the left", "three blue squares", "a green triangle above a pink diamond"]
+    jobs = [ImageJob(p, 100 + i, 32, 32) for i, p in enumerate(prompts)]
+    alone = [np.asarray(backend.generate([job])[0], dtype=np.int16) for job in jobs]
+    again = np.asarray(backend.generate([jobs[0]])[0], dtype=np.int16)
+    batched = [np.asarray(im, dtype=np.int16) for im in backend.generate(jobs)]
+    assert np.array_equal(alone[0], again)
+    for a, b in zip(alone, batched, strict=True):
+        assert np.abs(a - b).max() <= 2
+    assert not np.array_equal(alone[0], alone[1])
+
+
+def test_a_step_hook_can_stop_the_batch(backend: MiniBackend) -> None:
+    import pytest
+
+    from plantain.backends.base import Interrupted
+
+    seen: list[int] = []
+
+    def stop_after_two(i: int, total: int) -> bool:
+        seen.append(i)
+        return i < 1
+
+    with pytest.raises(Interrupted):
+        backend.generate([ImageJob("a red circle", 0)], stop_after_two)
+    assert seen == [0, 1]
+    torch.manual_seed(0)  # the stop leaves no state behind: the next call runs whole
+    assert len(backend.generate([ImageJob("a red circle", 0, 32, 32)])) == 1

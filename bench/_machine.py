@@ -32,3 +32,14 @@ def describe(m: dict[str, object]) -> str:
     return (
         f"{m['cpu']}, {m['cores']} cores, torch {m['torch']} on {m['torch_threads']} threads, GPU: {m['gpu'] or 'none'}"
     )
+
+
+def mini_backend(weights: object = None):  # type: ignore[no-untyped-def]
+    """The built-in model as the service loads it (catalog entry plantain-mini)."""
+    from plantain.backends.diffusers_backend import DiffusersBackend
+    from plantain.core.catalog import load_catalog
+    from plantain.settings import Settings
+
+    entry = load_catalog().get("plantain-mini")
+    assert entry is not None
+    return DiffusersBackend.load(entry, Settings(mini_weights=weights))

@@ -24,15 +24,14 @@ from rich.table import Table
 from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _machine import describe, machine
-from plantain.backends.mini import MiniBackend
+from _machine import describe, machine, mini_backend
+from plantain.backends.diffusers_backend import DiffusersBackend
 from plantain.core.jobs import ImageJob
 from plantain.mini.edits import edit_text
 from plantain.mini.grammar import prompt_text
 from plantain.mini.heldout import eval_edits, eval_prompts
 from plantain.mini.render import render_image
 from plantain.mini.score import PROMPT_METRICS, score_edit, score_prompt
-from plantain.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 BARS = {"colour_shape": 0.90, "count": 0.80, "position": 0.80, "whole": 0.70, "edits": 0.80}
@@ -46,7 +45,7 @@ def category(spec) -> str:  # type: ignore[no-untyped-def]
     return f"{spec.kind} with purple triangle / orange diamond"
 
 
-def run_batches(backend: MiniBackend, jobs: list[ImageJob], batch: int, desc: str) -> list[Image.Image]:
+def run_batches(backend: DiffusersBackend, jobs: list[ImageJob], batch: int, desc: str) -> list[Image.Image]:
     out: list[Image.Image] = []
     for start in tqdm(range(0, len(jobs), batch), desc=desc, unit="batch"):
         out += backend.generate(jobs[start : start + batch])
@@ -75,8 +74,8 @@ def sample_grid(images: list[Image.Image], captions: list[str], path: Path) -> N
 
 def main(
     weights: Annotated[Path | None, typer.Option(help="Model folder; default: the shipped one.")] = None,
-    steps: Annotated[int, typer.Option(help="Sampling steps.")] = Settings().mini_steps,
-    guidance: Annotated[float, typer.Option(help="Guidance scale.")] = Settings().mini_guidance,
+    steps: Annotated[int | None, typer.Option(help="Sampling steps (default: the model's).")] = None,
+    guidance: Annotated[float | None, typer.Option(help="Guidance scale (default: the model's).")] = None,
     batch: Annotated[int, typer.Option(help="Images per device batch.")] = 16,
     threads: Annotated[int, typer.Option(help="torch threads.")] = 2,
     limit: Annotated[int, typer.Option(help="Only the first N prompts and edits (0: all).")] = 0,
@@ -84,16 +83,20 @@ def main(
     grid: Annotated[Path | None, typer.Option(help="Sample grid PNG.")] = ROOT / "docs/mini-samples.png",
 ) -> None:
     torch.set_num_threads(threads)
-    settings = Settings(mini_steps=steps, mini_guidance=guidance, mini_weights=weights)
-    backend = MiniBackend.load(settings)
+    backend = mini_backend(weights)
+    steps = steps or backend.capabilities.steps
+    guidance = guidance if guidance is not None else backend.guidance_scale
     side = backend.capabilities.native_size[0]
     prompts, edits = eval_prompts(), eval_edits()
     if limit:
         prompts, edits = prompts[:limit], edits[:limit]
     t0 = time.time()
-    gen_jobs = [ImageJob(prompt_text(c.spec), c.seed, side, side) for c in prompts]
+    gen_jobs = [ImageJob(prompt_text(c.spec), c.seed, side, side, steps=steps, guidance=guidance) for c in prompts]
     gen_images = run_batches(backend, gen_jobs, batch, "prompts")
-    edit_jobs = [ImageJob(edit_text(c.edit), c.seed, side, side, [render_image(c.source)]) for c in edits]
+    edit_jobs = [
+        ImageJob(edit_text(c.edit), c.seed, side, side, [render_image(c.source)], steps=steps, guidance=guidance)
+        for c in edits
+    ]
     edit_images = run_batches(backend, edit_jobs, batch, "edits")
     seconds = time.time() - t0
 

@@ -22,8 +22,8 @@ from rich.console import Console
 from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _machine import describe, machine
-from plantain.backends.mini import MiniBackend
+from _machine import describe, machine, mini_backend
+from plantain.backends.diffusers_backend import DiffusersBackend
 from plantain.imaging.encode import encode_png, upscale
 from plantain.settings import Settings
 
@@ -41,15 +41,15 @@ PROMPTS = [
 ]
 
 
-def time_served(backend: MiniBackend, prompts: list[str], seed: int, level: int) -> dict[str, float]:
+def time_served(backend: DiffusersBackend, prompts: list[str], seed: int, level: int) -> dict[str, float]:
     pipe = backend.pipe
     t0 = time.perf_counter()
     pipe.encode_prompt(prompts + [""] * len(prompts))
     t1 = time.perf_counter()
     out = pipe(
         prompts,
-        num_inference_steps=backend.steps,
-        guidance_scale=backend.guidance,
+        num_inference_steps=backend.capabilities.steps,
+        guidance_scale=backend.guidance_scale,
         generator=[torch.Generator().manual_seed(seed + i) for i in range(len(prompts))],
     )
     t2 = time.perf_counter()
@@ -76,7 +76,7 @@ def main(
 ) -> None:
     torch.set_num_threads(threads)
     settings = Settings()
-    backend = MiniBackend.load(settings)
+    backend = mini_backend()
     rows: dict[int, dict[str, float]] = {}
     for n in BARS:
         prompts = PROMPTS[:n]
@@ -84,7 +84,7 @@ def main(
         runs = [time_served(backend, prompts, r, settings.png_compress_level) for r in range(repeats)]
         rows[n] = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
     m = machine()
-    table = Table(title=f"mini model, served 1024x1024 PNG (median of {repeats}); {settings.mini_steps} steps")
+    table = Table(title=f"mini model, served 1024x1024 PNG (median of {repeats}); {backend.capabilities.steps} steps")
     for col in (
         "batch",
         "text enc s",
@@ -114,8 +114,8 @@ def main(
     console.print(table)
     console.print(f"on {describe(m)}")
     results = {
-        "steps": settings.mini_steps,
-        "guidance": settings.mini_guidance,
+        "steps": backend.capabilities.steps,
+        "guidance": backend.guidance_scale,
         "png_compress_level": settings.png_compress_level,
         "repeats": repeats,
         "batches": {str(n): {k: round(v, 4) for k, v in r.items()} for n, r in rows.items()},

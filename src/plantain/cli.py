@@ -68,16 +68,24 @@ def generate(
     n: Annotated[int, typer.Option("--n", help="How many images (seeds SEED, SEED+1, ...).", min=1, max=16)] = 1,
     image: Annotated[Path | None, typer.Option(help="Input image: the prompt is then an edit instruction.")] = None,
     size: Annotated[int, typer.Option(help="Side of the square output in pixels.", min=32, max=MAX_SIDE)] = 1024,
+    model: Annotated[str, typer.Option(help="Model ID from the catalog.")] = "plantain-mini",
 ) -> None:
-    """Generate an image from a prompt, or edit --image by an instruction, with the built-in model."""
+    """Generate an image from a prompt, or edit --image by an instruction (default: the built-in model)."""
     from plantain.backends.base import Interrupted
-    from plantain.backends.mini import MiniBackend
+    from plantain.backends.diffusers_backend import DiffusersBackend
+    from plantain.core.catalog import CatalogError, load_catalog
     from plantain.core.generation import run_jobs
     from plantain.core.jobs import ImageJob, candidate_seeds
     from plantain.imaging.decode import read_image_file
     from plantain.imaging.encode import encode_png, write_atomic
 
     settings = get_settings()
+    try:
+        entry = load_catalog(settings.catalog).get(model)
+    except CatalogError as exc:
+        raise fail(str(exc)) from exc
+    if entry is None:
+        raise fail(f"unknown model {model!r}; the catalog has: {', '.join(load_catalog(settings.catalog).models)}")
     if not prompt.strip():
         raise fail('the prompt is empty; say what to draw, e.g. plantain generate "a red circle"')
     paths = output_paths(output, n)
@@ -86,6 +94,8 @@ def generate(
         source = read_image_file(image, settings.max_input_pixels) if image is not None else None
     except ApiError as exc:
         raise fail(exc.message) from exc
+    if source is not None and not entry.can_edit:
+        raise fail(f"{model} cannot edit images")
     seed = secrets.randbelow(2**31) if seed is None else seed
     jobs = [
         ImageJob(prompt=prompt, seed=s, width=size, height=size, images=[source] if source else [])
@@ -95,7 +105,7 @@ def generate(
     columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
     with Progress(*columns, console=err, transient=True) as progress:
         task = progress.add_task("loading the model", total=None)
-        backend = MiniBackend.load(settings)
+        backend = DiffusersBackend.load(entry, settings)
         steps = backend.capabilities.steps
         progress.update(task, description="editing" if source else "generating", total=steps, completed=0)
 
@@ -117,6 +127,44 @@ def generate(
         except OSError as exc:
             raise fail(f"cannot write {path}: {exc.strerror or exc}") from exc
         typer.echo(f"wrote {path} ({size}x{size}, seed {jobs[paths.index(path)].seed})")
+
+
+def is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8080,
+) -> None:
+    """Serve the Gemini API (generateContent, countTokens, models) over the model catalog."""
+    import uvicorn
+
+    from plantain.api.app import create_app
+    from plantain.core.catalog import CatalogError, load_catalog
+
+    settings = get_settings()
+    if settings.auth != "off" and not settings.keys:
+        if not is_loopback(host):
+            raise fail(
+                f"refusing to serve on {host} without API keys: set PLANTAIN_API_KEYS=key1,key2 "
+                "(or PLANTAIN_AUTH=off to serve without authentication)"
+            )
+        err.print("[yellow]warning:[/] no PLANTAIN_API_KEYS set: serving without authentication on loopback only")
+        settings = settings.model_copy(update={"auth": "off"})
+    try:
+        catalog = load_catalog(settings.catalog)
+    except CatalogError as exc:
+        raise fail(str(exc)) from exc
+    uvicorn.run(create_app(settings, catalog), host=host, port=port, log_level="info")
 
 
 if __name__ == "__main__":

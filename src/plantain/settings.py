@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 
 from pydantic import Field
@@ -12,11 +13,22 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PLANTAIN_")
 
     mini_weights: Path | None = Field(default=None, description="Folder of the mini model; default: the shipped one.")
-    mini_steps: int = Field(default=20, ge=1, le=200, description="Sampling steps of the mini model.")
-    mini_guidance: float = Field(default=3.0, ge=0.0, le=20.0, description="Classifier-free guidance scale.")
+    catalog: Path | None = Field(default=None, description="Model catalog TOML; default: the packaged one.")
     threads: int | None = Field(default=None, ge=1, description="CPU threads for torch; default: torch's choice.")
     max_input_pixels: int = Field(default=50_000_000, ge=1, description="Largest input image accepted, in pixels.")
+    offline: bool = Field(default=False, description="Never reach the Hugging Face Hub (also HF_HUB_OFFLINE=1).")
     png_compress_level: int = Field(default=1, ge=0, le=9, description="zlib level for PNG outputs.")
+    # Serving.
+    api_keys: str = Field(default="", description="Accepted API keys, comma separated.")
+    auth: str = Field(default="on", pattern="^(on|off)$", description="'off' serves without keys (explicit only).")
+    max_request_bytes: int = Field(default=20 * 1024 * 1024, ge=1024, description="Largest request body accepted.")
+    signature_secret: str = Field(
+        default_factory=lambda: secrets.token_hex(32), description="Key of the thoughtSignature HMAC."
+    )
+
+    @property
+    def keys(self) -> frozenset[str]:
+        return frozenset(k.strip() for k in self.api_keys.split(",") if k.strip())
 
 
 def get_settings() -> Settings:

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from diffusers import FlowMatchEulerDiscreteScheduler, PixArtTransformer2DModel
 
-from plantain.backends.mini import MiniBackend
+from plantain.backends.diffusers_backend import DiffusersBackend
 from plantain.core.generation import run_jobs
 from plantain.core.jobs import ImageJob
 from plantain.mini.detect import detect
@@ -29,14 +29,14 @@ def test_shipped_folder_is_a_diffusers_pipeline() -> None:
     assert size <= 40 * 1024 * 1024
 
 
-def test_backend_loads_through_from_pretrained(backend: MiniBackend) -> None:
+def test_backend_loads_through_from_pretrained(backend: DiffusersBackend) -> None:
     assert isinstance(backend.pipe, MiniPipeline)
     assert isinstance(backend.pipe.transformer, PixArtTransformer2DModel)
     assert isinstance(backend.pipe.scheduler, FlowMatchEulerDiscreteScheduler)
     assert backend.capabilities.native_size == (32, 32)
 
 
-def test_held_out_prompts_on_fixed_seeds(backend: MiniBackend) -> None:
+def test_held_out_prompts_on_fixed_seeds(backend: DiffusersBackend) -> None:
     cases = eval_prompts()[::13]  # 40 prompts over every held-out category
     side = backend.capabilities.native_size[0]
     images = backend.generate([ImageJob(prompt_text(c.spec), c.seed, side, side) for c in cases])
@@ -47,7 +47,7 @@ def test_held_out_prompts_on_fixed_seeds(backend: MiniBackend) -> None:
     assert whole >= 0.6, whole
 
 
-def test_held_out_edits_on_fixed_seeds(backend: MiniBackend) -> None:
+def test_held_out_edits_on_fixed_seeds(backend: DiffusersBackend) -> None:
     cases = eval_edits()[::15]  # 20 edits
     side = backend.capabilities.native_size[0]
     jobs = [ImageJob(edit_text(c.edit), c.seed, side, side, [render_image(c.source)]) for c in cases]
@@ -56,7 +56,7 @@ def test_held_out_edits_on_fixed_seeds(backend: MiniBackend) -> None:
     assert correct >= 0.7, correct
 
 
-def test_make_the_circle_blue(backend: MiniBackend) -> None:
+def test_make_the_circle_blue(backend: DiffusersBackend) -> None:
     source = Scene("white", (Obj(3, "circle", "red", "large"), Obj(8, "square", "green", "small")))
     served_source = render_image(source).resize((1024, 1024))
     jobs = [ImageJob("make the circle blue", seed, images=[served_source]) for seed in range(4)]
@@ -69,7 +69,7 @@ def test_make_the_circle_blue(backend: MiniBackend) -> None:
         assert len(scene.objects) == 2
 
 
-def test_seeds_are_exact_and_batching_does_not_change_results(backend: MiniBackend) -> None:
+def test_seeds_are_exact_and_batching_does_not_change_results(backend: DiffusersBackend) -> None:
     prompts = ["a red circle at the left", "three blue squares", "a green triangle above a pink diamond"]
     jobs = [ImageJob(p, 100 + i, 32, 32) for i, p in enumerate(prompts)]
     alone = [np.asarray(backend.generate([job])[0], dtype=np.int16) for job in jobs]
@@ -81,7 +81,7 @@ def test_seeds_are_exact_and_batching_does_not_change_results(backend: MiniBacke
     assert not np.array_equal(alone[0], alone[1])
 
 
-def test_a_step_hook_can_stop_the_batch(backend: MiniBackend) -> None:
+def test_a_step_hook_can_stop_the_batch(backend: DiffusersBackend) -> None:
     import pytest
 
     from plantain.backends.base import Interrupted

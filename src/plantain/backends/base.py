@@ -22,6 +22,8 @@ class Capabilities:
     max_input_images: int
     max_batch: int
     steps: int
+    # How a rendered image is resized to the served size: "nearest" or "lanczos".
+    resample: str = "lanczos"
 
 
 class Interrupted(Exception):

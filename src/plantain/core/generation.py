@@ -12,5 +12,6 @@ from plantain.imaging.encode import upscale
 
 
 def run_jobs(backend: Backend, jobs: Sequence[ImageJob], on_step: StepHook | None = None) -> list[Image.Image]:
-    native = backend.generate(jobs, on_step)
-    return [upscale(im, (job.width, job.height)) for im, job in zip(native, jobs, strict=True)]
+    rendered = backend.generate(jobs, on_step)
+    resample = backend.capabilities.resample
+    return [upscale(im, (job.width, job.height), resample) for im, job in zip(rendered, jobs, strict=True)]

@@ -17,6 +17,9 @@ class ImageJob:
     height: int = 1024
     # Reference images; with one, the prompt is an edit instruction applied to it.
     images: list[Image.Image] = field(default_factory=list)
+    # Sampling settings; None: the model's own. Jobs batch together only when these agree.
+    steps: int | None = None
+    guidance: float | None = None
 
     @property
     def is_edit(self) -> bool:

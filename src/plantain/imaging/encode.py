@@ -7,15 +7,37 @@ import os
 import tempfile
 from pathlib import Path
 
+import numpy as np
 from PIL import Image
 
+_RESAMPLE = {"nearest": Image.Resampling.NEAREST, "lanczos": Image.Resampling.LANCZOS}
 
-def upscale(image: Image.Image, size: tuple[int, int]) -> Image.Image:
-    """Native output to the served size. Nearest-neighbour: the mini world is flat colour with hard
-    edges, which this keeps exactly (and a box downsample recovers the native image bit for bit)."""
+
+def upscale(image: Image.Image, size: tuple[int, int], resample: str = "nearest") -> Image.Image:
+    """A rendered image at the served size.
+
+    Same aspect ratio (within 1%): a plain resize. Nearest-neighbour is the mini model's filter: its
+    world is flat colour with hard edges, which this keeps exactly (and a box downsample recovers
+    the native image bit for bit). Another aspect ratio (a square-only model asked for 16:9): the
+    image is scaled to fit inside and the rest filled with its own border colour, never stretched.
+    """
     if image.size == size:
         return image
-    return image.resize(size, Image.Resampling.NEAREST)
+    filt = _RESAMPLE[resample]
+    w, h = size
+    if abs((image.width / image.height) / (w / h) - 1) <= 0.01:
+        return image.resize(size, filt)
+    scale = min(w / image.width, h / image.height)
+    inner = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))), filt)
+    canvas = Image.new(image.mode, size, border_colour(image))
+    canvas.paste(inner, ((w - inner.width) // 2, (h - inner.height) // 2))
+    return canvas
+
+
+def border_colour(image: Image.Image) -> tuple[int, ...]:
+    a = np.asarray(image.convert("RGB"))
+    edge = np.concatenate([a[0], a[-1], a[:, 0], a[:, -1]])
+    return tuple(int(v) for v in np.median(edge, axis=0))
 
 
 def encode_png(image: Image.Image, compress_level: int = 1) -> bytes:

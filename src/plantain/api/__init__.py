@@ -1,0 +1,1 @@
+"""HTTP only: auth, routing, request bodies and replies; one router per wire dialect."""

@@ -1,0 +1,25 @@
+"""The FastAPI application: one app for `plantain serve`, tests and future entry points."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from plantain import __version__
+from plantain.api import errors
+from plantain.api.gemini import router as gemini_router
+from plantain.api.service import Service
+from plantain.backends.registry import BackendRegistry
+from plantain.core.catalog import Catalog, load_catalog
+from plantain.settings import Settings
+
+
+def create_app(settings: Settings | None = None, catalog: Catalog | None = None) -> FastAPI:
+    settings = settings or Settings()
+    catalog = catalog or load_catalog(settings.catalog)
+    app = FastAPI(title="Plantain", version=__version__, docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.service = Service(settings, catalog, BackendRegistry(catalog, settings))
+    errors.install(app)
+    # The SDK calls /v1/ when only base_url is set; curl and Google's docs use /v1beta/.
+    for prefix in ("/v1beta", "/v1"):
+        app.include_router(gemini_router, prefix=prefix)
+    return app

@@ -1,0 +1,152 @@
+"""`DiffusersBackend`: any diffusers text-to-image or edit pipeline, by repo id or local folder,
+and the built-in mini model through the same `from_pretrained` path."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from itertools import groupby
+from pathlib import Path
+from typing import Any
+
+import torch
+from PIL import Image
+
+from plantain.backends.base import Capabilities, Interrupted, StepHook
+from plantain.backends.families import FAMILIES, Family
+from plantain.core.catalog import ModelEntry
+from plantain.core.jobs import ImageJob
+from plantain.settings import Settings
+
+BUILTIN_MINI = "builtin:mini"
+
+
+def pick_device() -> tuple[str, torch.dtype]:
+    """CUDA with bf16 when present, else CPU float32."""
+    if torch.cuda.is_available():
+        return "cuda", torch.bfloat16
+    return "cpu", torch.float32
+
+
+def offline(settings: Settings) -> bool:
+    return settings.offline or os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0", "false", "False")
+
+
+def quiet_libraries() -> None:
+    """Loading messages and progress bars belong to the caller's own display."""
+    from diffusers.utils import logging as diffusers_logging
+    from transformers.utils import logging as transformers_logging
+
+    diffusers_logging.set_verbosity_error()
+    diffusers_logging.disable_progress_bar()
+    transformers_logging.set_verbosity_error()
+    transformers_logging.disable_progress_bar()
+
+
+def load_pipeline(family: Family, checkpoint: str, pipeline_class: str | None, settings: Settings) -> Any:
+    quiet_libraries()
+    if settings.threads:
+        torch.set_num_threads(settings.threads)
+    device, dtype = pick_device()
+    if family.name == "mini":
+        from plantain.mini.pipeline import load_mini_pipeline
+
+        folder = None if checkpoint == BUILTIN_MINI else Path(checkpoint)
+        pipe = load_mini_pipeline(folder or settings.mini_weights)
+    else:
+        import diffusers
+
+        cls = getattr(diffusers, pipeline_class or family.pipeline_class)
+        local = Path(checkpoint).expanduser()
+        source = str(local) if local.exists() else checkpoint
+        pipe = cls.from_pretrained(source, torch_dtype=dtype, local_files_only=offline(settings) or local.exists())
+    pipe.to(device)
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
+
+
+class DiffusersBackend:
+    def __init__(self, pipe: Any, family: Family, entry: ModelEntry) -> None:
+        self.pipe = pipe
+        self.family = family
+        self.max_render_side = entry.max_render_side
+        self.call_options = dict(entry.call_options)
+        native = (pipe.resolution, pipe.resolution) if family.fixed_native else (0, 0)
+        self.capabilities = Capabilities(
+            native_size=native,
+            can_edit=family.edit_argument is not None and entry.can_edit,
+            max_input_images=entry.max_input_images if family.edit_argument else 0,
+            max_batch=entry.max_batch,
+            steps=entry.steps or family.steps,
+            resample=family.resample,
+        )
+        self.guidance_scale = entry.guidance_scale if entry.guidance_scale is not None else family.guidance_scale
+
+    @classmethod
+    def load(cls, entry: ModelEntry, settings: Settings) -> DiffusersBackend:
+        if entry.family not in FAMILIES:
+            raise ValueError(f"model {entry.id}: unknown family {entry.family!r}; known: {', '.join(FAMILIES)}")
+        family = FAMILIES[entry.family]
+        return cls(load_pipeline(family, entry.checkpoint, entry.pipeline_class, settings), family, entry)
+
+    def render_size(self, width: int, height: int) -> tuple[int, int]:
+        """The size the pipeline renders at for an output of (width, height)."""
+        if self.family.fixed_native:
+            return self.capabilities.native_size
+        scale = 1.0
+        if self.max_render_side and max(width, height) > self.max_render_side:
+            scale = self.max_render_side / max(width, height)
+        m = self.family.multiple_of
+        return (max(m, round(width * scale / m) * m), max(m, round(height * scale / m) * m))
+
+    def generate(self, jobs: Sequence[ImageJob], on_step: StepHook | None = None) -> list[Image.Image]:
+        out: dict[int, Image.Image] = {}
+        indexed = list(enumerate(jobs))
+
+        def key(item: tuple[int, ImageJob]) -> tuple[int, int, bool, int]:
+            i, job = item
+            # Pipelines that cannot mix input images in one call get one call per edit.
+            solo = i if job.images and not self.family.batch_edits else -1
+            return (*self.render_size(job.width, job.height), bool(job.images), solo)
+
+        for (w, h, edit, _), group in groupby(sorted(indexed, key=key), key=key):
+            items = list(group)
+            images = self._call([job for _, job in items], w, h, edit, on_step)
+            out.update({i: im for (i, _), im in zip(items, images, strict=True)})
+        return [out[i] for i in range(len(jobs))]
+
+    def _call(
+        self, jobs: list[ImageJob], width: int, height: int, edit: bool, on_step: StepHook | None
+    ) -> list[Image.Image]:
+        steps = jobs[0].steps or self.capabilities.steps
+        guidance = jobs[0].guidance if jobs[0].guidance is not None else self.guidance_scale
+
+        def callback(pipe: Any, i: int, t: Any, tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+            if on_step is not None and on_step(i, steps) is False:
+                pipe._interrupt = True
+            return tensors
+
+        kwargs: dict[str, Any] = {
+            **self.family.call_defaults,
+            **self.call_options,
+            "num_inference_steps": steps,
+            "guidance_scale": guidance,
+            "generator": [torch.Generator().manual_seed(job.seed) for job in jobs],
+            "callback_on_step_end": callback,
+        }
+        if not self.family.fixed_native:
+            kwargs.update(height=height, width=width, output_type="pil")
+        if edit:
+            assert self.family.edit_argument is not None
+            if self.family.batch_edits:
+                kwargs[self.family.edit_argument] = [job.images[0] for job in jobs]
+            else:
+                (job,) = jobs
+                kwargs[self.family.edit_argument] = job.images if len(job.images) > 1 else job.images[0]
+        elif self.family.fixed_native:
+            kwargs["image"] = None
+        self.pipe._interrupt = False
+        result = self.pipe([job.prompt for job in jobs], **kwargs)
+        if getattr(self.pipe, "_interrupt", False):
+            raise Interrupted("stopped between denoising steps")
+        return list(result.images)

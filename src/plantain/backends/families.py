@@ -1,0 +1,42 @@
+"""Capability profiles of the pipeline families the diffusers backend serves.
+
+Pipelines do not all take the same arguments: each family says which class loads it, which call
+argument takes input images (None: text-to-image only), whether one batch may mix different input
+images, what its sides must be multiples of, and the call arguments it always needs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Family:
+    name: str
+    pipeline_class: str
+    edit_argument: str | None
+    batch_edits: bool
+    multiple_of: int
+    steps: int
+    guidance_scale: float
+    call_defaults: dict[str, object] = field(default_factory=dict)
+    # Renders one fixed square size (the mini model); outputs are fitted to the asked size.
+    fixed_native: bool = False
+    # How a rendered image is brought to the served size.
+    resample: str = "lanczos"
+
+
+FAMILIES: dict[str, Family] = {
+    f.name: f
+    for f in (
+        Family("mini", "MiniPipeline", "image", True, 1, 20, 3.0, fixed_native=True, resample="nearest"),
+        # Sana bins every request to a trained resolution and resizes unless told not to.
+        Family("sana", "SanaPipeline", None, False, 32, 20, 4.5, {"use_resolution_binning": False}),
+        Family("sana-sprint", "SanaSprintPipeline", None, False, 32, 2, 4.5, {"use_resolution_binning": False}),
+        Family("flux2-klein", "Flux2KleinPipeline", "image", False, 16, 4, 1.0),
+        Family("flux-kontext", "FluxKontextPipeline", "image", False, 16, 28, 2.5),
+        Family("qwen-image", "QwenImagePipeline", None, False, 16, 30, 4.0),
+        Family("qwen-image-edit", "QwenImageEditPlusPipeline", "image", False, 16, 40, 4.0),
+        Family("z-image", "ZImagePipeline", None, False, 16, 8, 0.0),
+    )
+}

@@ -1,0 +1,142 @@
+"""Validate a generation request against its catalog entry, completely, before anything is queued,
+and turn it into image jobs with their token counts."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from plantain.core.catalog import ModelEntry
+from plantain.core.jobs import ImageJob, candidate_seeds
+from plantain.core.requests import GenerationRequest
+from plantain.core.sizes import ASPECT_RATIOS, SIZE_ALIASES, SIZE_TIERS, closest_ratio, pixel_size
+from plantain.core.tokens import text_tokens
+from plantain.errors import ApiError, invalid_argument
+from plantain.imaging.decode import ACCEPTED_FORMATS, decode_image
+
+ACCEPTED_MIME_TYPES = frozenset(ACCEPTED_FORMATS.values())
+
+
+@dataclass
+class PromptTokens:
+    text: int
+    image: int
+
+    @property
+    def total(self) -> int:
+        return self.text + self.image
+
+
+@dataclass
+class Plan:
+    entry: ModelEntry
+    jobs: list[ImageJob]
+    tier: str
+    aspect_ratio: str
+    width: int
+    height: int
+    prompt_tokens: PromptTokens
+    is_edit: bool
+
+    @property
+    def image_output_tokens(self) -> int:
+        return self.entry.image_output_tokens[self.tier] * len(self.jobs)
+
+
+def count_prompt_tokens(entry: ModelEntry, request: GenerationRequest) -> PromptTokens:
+    texts = [request.system] + [t for turn in request.turns for t in turn.texts]
+    return PromptTokens(text=sum(text_tokens(t) for t in texts), image=entry.image_input_tokens * len(request.images))
+
+
+def check_token_limit(entry: ModelEntry, tokens: PromptTokens) -> None:
+    if tokens.total > entry.input_token_limit:
+        raise invalid_argument(
+            f"The input token count ({tokens.total}) exceeds the maximum number of tokens allowed "
+            f"({entry.input_token_limit})."
+        )
+
+
+def _tier(entry: ModelEntry, requested: str | None) -> str:
+    if requested is not None and requested not in SIZE_TIERS and requested not in SIZE_ALIASES:
+        raise invalid_argument(
+            f'imageSize "{requested}" is not a valid size; valid sizes are {", ".join(SIZE_TIERS)} '
+            "(with an upper-case K)"
+        )
+    tier = entry.size_tier(requested)
+    if tier is None:
+        raise invalid_argument(
+            f'imageSize "{requested}" is not supported by models/{entry.id}; supported: {", ".join(entry.sizes)}'
+        )
+    return tier
+
+
+def plan_generation(entry: ModelEntry, request: GenerationRequest, max_pixels: int) -> Plan:
+    if "IMAGE" not in request.modalities:
+        raise invalid_argument(
+            f"models/{entry.id} answers with images: responseModalities must include IMAGE "
+            f"(got {', '.join(sorted(request.modalities)) or 'none'})"
+        )
+    tier = _tier(entry, request.image_size)
+    if request.aspect_ratio is not None and request.aspect_ratio not in ASPECT_RATIOS:
+        raise invalid_argument(
+            f'aspectRatio "{request.aspect_ratio}" is not valid; valid ratios are {", ".join(ASPECT_RATIOS)}'
+        )
+    if request.aspect_ratio is not None and request.aspect_ratio not in entry.aspect_ratios:
+        raise invalid_argument(
+            f'aspectRatio "{request.aspect_ratio}" is not supported by models/{entry.id}; '
+            f"supported: {', '.join(entry.aspect_ratios)}"
+        )
+    if not 1 <= request.candidate_count <= entry.max_candidates:
+        raise invalid_argument(
+            f"candidateCount must be between 1 and {entry.max_candidates} for models/{entry.id} "
+            f"(got {request.candidate_count})"
+        )
+    inputs = request.images
+    if len(inputs) > entry.max_input_images:
+        raise invalid_argument(
+            f"too many input images: {len(inputs)}; models/{entry.id} takes at most {entry.max_input_images}"
+        )
+    if inputs and not entry.can_edit:
+        raise invalid_argument(f"models/{entry.id} cannot edit images; send text only")
+    for im in inputs:
+        if im.mime_type.lower() not in ACCEPTED_MIME_TYPES:
+            raise invalid_argument(
+                f"Unsupported MIME type {im.mime_type!r} at {im.where}; "
+                f"accepted: {', '.join(sorted(ACCEPTED_MIME_TYPES))}"
+            )
+    tokens = count_prompt_tokens(entry, request)
+    check_token_limit(entry, tokens)
+    prompt = _instruction(request)
+    if not prompt:
+        raise invalid_argument("the request has no text: say what to draw or how to edit the image")
+    images = [decode_image(im.data, max_pixels, what=f"the image at {im.where}") for im in inputs]
+    # The image to edit is the last one of the conversation; earlier ones are references.
+    ordered = [images[-1], *images[:-1]] if images else []
+    ratio = request.aspect_ratio or (closest_ratio(*images[-1].size, entry.aspect_ratios) if images else "1:1")
+    width, height = pixel_size(ratio, tier)
+    seed = request.seed if request.seed is not None else secrets.randbelow(2**31)
+    jobs = [
+        ImageJob(prompt=prompt, seed=s, width=width, height=height, images=list(ordered))
+        for s in candidate_seeds(seed, request.candidate_count)
+    ]
+    return Plan(entry, jobs, tier, ratio, width, height, tokens, bool(images))
+
+
+def _instruction(request: GenerationRequest) -> str:
+    """The text of the last user turn: what to draw, or the edit to make to the last image."""
+    for turn in reversed(request.turns):
+        if turn.role == "user" and any(t.strip() for t in turn.texts):
+            return " ".join(t.strip() for t in turn.texts if t.strip())
+    return ""
+
+
+def require_model(entry: ModelEntry | None, model_id: str, method: str, version: str) -> ModelEntry:
+    if entry is None:
+        raise ApiError(
+            404,
+            "NOT_FOUND",
+            f"models/{model_id.removeprefix('models/')} is not found for API version {version}, or is not "
+            f"supported for {method}. Call ListModels to see the list of available models and their "
+            "supported methods.",
+        )
+    return entry

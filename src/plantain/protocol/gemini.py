@@ -1,0 +1,323 @@
+"""The Gemini v1beta wire format: request models, their translation into core requests, and reply
+builders.
+
+Requests accept camelCase and snake_case at every depth (the SDK sends both), reject unknown fields
+like Google does, and decode base64 leniently (standard or URL-safe, padded or not). Replies are
+camelCase with standard padded base64.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic.alias_generators import to_camel
+
+from plantain.core.requests import GenerationRequest, ImageInput, Turn
+from plantain.errors import ApiError, invalid_argument
+
+
+class Wire(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+
+class Blob(Wire):
+    mime_type: str
+    data: str
+
+
+class FileData(Wire):
+    file_uri: str
+    mime_type: str | None = None
+
+
+class Part(Wire):
+    text: str | None = None
+    inline_data: Blob | None = None
+    file_data: FileData | None = None
+    thought: bool | None = None
+    thought_signature: str | None = None
+    # Parts the image models do not take: refused with a clear message, never ignored.
+    function_call: dict[str, Any] | None = None
+    function_response: dict[str, Any] | None = None
+    executable_code: dict[str, Any] | None = None
+    code_execution_result: dict[str, Any] | None = None
+    video_metadata: dict[str, Any] | None = None
+    media_resolution: dict[str, Any] | str | None = None
+    part_metadata: dict[str, Any] | None = None
+
+
+class Content(Wire):
+    role: str | None = None
+    parts: list[Part] = Field(min_length=1)
+
+
+class ImageConfig(Wire):
+    aspect_ratio: str | None = None
+    image_size: str | None = None
+
+
+class ThinkingConfig(Wire):
+    include_thoughts: bool | None = None
+    thinking_level: str | None = None
+    thinking_budget: int | None = None
+
+
+# Proto enums may arrive as numbers: the legacy SDK asks for `enum-encoding=int` and sends them so.
+MODALITY_NUMBERS = {0: "MODALITY_UNSPECIFIED", 1: "TEXT", 2: "IMAGE", 3: "AUDIO"}
+
+
+class GenerationConfig(Wire):
+    response_modalities: list[str | int] | None = None
+    image_config: ImageConfig | None = None
+    candidate_count: int | None = None
+    seed: int | None = None
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    top_p: float | None = Field(default=None, ge=0, le=1)
+    top_k: int | None = Field(default=None, ge=1)
+    max_output_tokens: int | None = Field(default=None, ge=1)
+    stop_sequences: list[str] | None = None
+    thinking_config: ThinkingConfig | None = None
+    media_resolution: str | int | None = None
+    # Accepted as syntax, refused as features the image models lack.
+    response_mime_type: str | None = None
+    response_schema: dict[str, Any] | None = None
+    response_json_schema: Any = None
+    presence_penalty: float | None = None
+    frequency_penalty: float | None = None
+    response_logprobs: bool | None = None
+    logprobs: int | None = None
+    speech_config: dict[str, Any] | None = None
+    enable_enhanced_civic_answers: bool | None = None
+    audio_transcription_config: dict[str, Any] | None = None
+
+
+class SafetySetting(Wire):
+    category: str | int
+    threshold: str | int
+
+
+class GenerateContentRequest(Wire):
+    contents: list[Content] = Field(min_length=1)
+    model: str | None = None
+    system_instruction: Content | None = None
+    generation_config: GenerationConfig | None = None
+    safety_settings: list[SafetySetting] | None = None
+    tools: list[dict[str, Any]] | None = None
+    tool_config: dict[str, Any] | None = None
+    cached_content: str | None = None
+    labels: dict[str, str] | None = None
+    service_tier: str | None = None
+    store: bool | None = None
+    continuation_token: str | None = None
+
+
+class CountTokensRequest(Wire):
+    contents: list[Content] | None = None
+    generate_content_request: GenerateContentRequest | None = None
+
+
+_UNSUPPORTED_PART_FIELDS = (
+    "function_call", "function_response", "executable_code", "code_execution_result", "video_metadata",
+    "media_resolution", "part_metadata",
+)  # fmt: skip
+_UNSUPPORTED_CONFIG_FIELDS = (
+    "response_mime_type", "response_schema", "response_json_schema", "presence_penalty", "frequency_penalty",
+    "response_logprobs", "logprobs", "speech_config", "audio_transcription_config",
+)  # fmt: skip
+
+
+def _path(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for item in loc:
+        if isinstance(item, int):
+            out += f"[{item}]"
+        else:
+            snake = re.sub(r"(?<!^)(?=[A-Z])", "_", str(item)).lower()
+            out += f".{snake}" if out else snake
+    return out
+
+
+def validation_error(exc: ValidationError) -> ApiError:
+    """Google's 400 for a body that does not fit the schema, naming each field."""
+    violations, messages = [], []
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        if err["type"] == "extra_forbidden":
+            parent, name = _path(loc[:-1]), loc[-1]
+            msg = f"Invalid JSON payload received. Unknown name \"{name}\" at '{parent}': Cannot find field."
+            field = _path(loc)
+        else:
+            field = _path(loc)
+            msg = f"Invalid value at '{field}': {err['msg']}"
+        violations.append({"field": field, "description": msg})
+        messages.append(msg)
+    error = invalid_argument(messages[0] if len(messages) == 1 else "\n".join(messages))
+    error.details = [{"@type": "type.googleapis.com/google.rpc.BadRequest", "fieldViolations": violations}]
+    return error
+
+
+def parse_generate(body: Any) -> GenerateContentRequest:
+    try:
+        return GenerateContentRequest.model_validate(body)
+    except ValidationError as exc:
+        raise validation_error(exc) from exc
+
+
+def parse_count(body: Any) -> CountTokensRequest:
+    try:
+        req = CountTokensRequest.model_validate(body)
+    except ValidationError as exc:
+        raise validation_error(exc) from exc
+    if (req.contents is None) == (req.generate_content_request is None):
+        raise invalid_argument("countTokens takes exactly one of 'contents' or 'generateContentRequest'")
+    return req
+
+
+def b64decode_lenient(data: str, where: str) -> bytes:
+    """Standard or URL-safe alphabet, with or without padding; anything else is a 400."""
+    s = re.sub(r"\s+", "", data).replace("-", "+").replace("_", "/")
+    s += "=" * (-len(s) % 4)
+    try:
+        return base64.b64decode(s, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise invalid_argument(f"Invalid value at '{where}' (TYPE_BYTES), Base64 decoding failed") from exc
+
+
+def b64encode(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _check_features(req: GenerateContentRequest) -> None:
+    if req.tools or req.tool_config:
+        raise invalid_argument("Tools are not supported by the image models.")
+    if req.cached_content:
+        raise invalid_argument("Cached content is not supported by Plantain.")
+    cfg = req.generation_config
+    if cfg is not None:
+        for name in _UNSUPPORTED_CONFIG_FIELDS:
+            if getattr(cfg, name) is not None:
+                raise invalid_argument(f"generation_config.{name} is not supported by the image models.")
+        if cfg.response_modalities is not None:
+            for m in _modalities(cfg.response_modalities):
+                if m not in ("TEXT", "IMAGE"):
+                    raise invalid_argument(
+                        f"Invalid value at 'generation_config.response_modalities': {m!r}; use TEXT and/or IMAGE"
+                    )
+
+
+def _modalities(values: list[str | int]) -> list[str]:
+    return [MODALITY_NUMBERS.get(v, str(v)) if isinstance(v, int) else v.upper() for v in values]
+
+
+def _turns(contents: list[Content], where: str = "contents") -> list[Turn]:
+    turns = []
+    for ci, content in enumerate(contents):
+        role = (content.role or "user").lower()
+        if role not in ("user", "model"):
+            raise invalid_argument(f"Invalid value at '{where}[{ci}].role': {content.role!r}; use user or model")
+        turn = Turn(role=role)
+        for pi, part in enumerate(content.parts):
+            at = f"{where}[{ci}].parts[{pi}]"
+            for name in _UNSUPPORTED_PART_FIELDS:
+                if getattr(part, name) is not None:
+                    raise invalid_argument(f"{at}.{name} is not supported by the image models.")
+            present = [n for n in ("text", "inline_data", "file_data") if getattr(part, n) is not None]
+            if len(present) != 1:
+                raise invalid_argument(f"{at} must hold exactly one of text, inline_data or file_data")
+            if part.thought:
+                continue  # thoughts are never part of the answer, nor of the next question
+            if part.text is not None:
+                turn.texts.append(part.text)
+            elif part.inline_data is not None:
+                data = b64decode_lenient(part.inline_data.data, f"{at}.inline_data.data")
+                turn.images.append(ImageInput(data, part.inline_data.mime_type, at, role))
+            else:
+                raise invalid_argument(f"{at}.file_data: file references need the Files API, which is not enabled")
+        turns.append(turn)
+    return turns
+
+
+def to_core(model: str, req: GenerateContentRequest) -> GenerationRequest:
+    _check_features(req)
+    cfg = req.generation_config or GenerationConfig()
+    system = ""
+    if req.system_instruction is not None:
+        system = " ".join(p.text for p in req.system_instruction.parts if p.text)
+    modalities = frozenset(_modalities(cfg.response_modalities or ["TEXT", "IMAGE"]))
+    image_cfg = cfg.image_config or ImageConfig()
+    return GenerationRequest(
+        model=model,
+        turns=_turns(req.contents),
+        system=system,
+        modalities=modalities,
+        aspect_ratio=image_cfg.aspect_ratio,
+        image_size=image_cfg.image_size,
+        candidate_count=cfg.candidate_count if cfg.candidate_count is not None else 1,
+        seed=cfg.seed,
+    )
+
+
+def count_request_to_core(model: str, req: CountTokensRequest) -> GenerationRequest:
+    if req.generate_content_request is not None:
+        return to_core(model, req.generate_content_request)
+    assert req.contents is not None
+    return GenerationRequest(model=model, turns=_turns(req.contents))
+
+
+def usage_metadata(prompt_text: int, prompt_image: int, out_image: int, out_text: int = 0) -> dict[str, Any]:
+    prompt_details = [{"modality": "TEXT", "tokenCount": prompt_text}]
+    if prompt_image:
+        prompt_details.append({"modality": "IMAGE", "tokenCount": prompt_image})
+    out_details = []
+    if out_image:
+        out_details.append({"modality": "IMAGE", "tokenCount": out_image})
+    if out_text:
+        out_details.append({"modality": "TEXT", "tokenCount": out_text})
+    usage: dict[str, Any] = {
+        "promptTokenCount": prompt_text + prompt_image,
+        "candidatesTokenCount": out_image + out_text,
+        "totalTokenCount": prompt_text + prompt_image + out_image + out_text,
+        "promptTokensDetails": prompt_details,
+    }
+    if out_details:
+        usage["candidatesTokensDetails"] = out_details
+    return usage
+
+
+def image_part(png: bytes, mime_type: str, signature: bytes | None) -> dict[str, Any]:
+    part: dict[str, Any] = {"inlineData": {"mimeType": mime_type, "data": b64encode(png)}}
+    if signature is not None:
+        part["thoughtSignature"] = b64encode(signature)
+    return part
+
+
+def model_resource(entry: Any) -> dict[str, Any]:
+    return {
+        "name": f"models/{entry.id}",
+        "baseModelId": entry.id,
+        "version": entry.version,
+        "displayName": entry.display_name,
+        "description": entry.description,
+        "inputTokenLimit": entry.input_token_limit,
+        "outputTokenLimit": entry.output_token_limit,
+        "supportedGenerationMethods": ["generateContent", "countTokens"],
+        "temperature": 1.0,
+        "maxTemperature": 2.0,
+        "topP": 0.95,
+        "topK": 64,
+        "thinking": False,
+        "licence": entry.licence,
+        "imageSizes": entry.sizes,
+        "aspectRatios": entry.aspect_ratios,
+    }
+
+
+def error_body(error: ApiError) -> dict[str, Any]:
+    body: dict[str, Any] = {"code": error.http_code, "message": error.message, "status": error.status}
+    if error.details:
+        body["details"] = error.details
+    return {"error": body}

@@ -161,10 +161,10 @@ def serve(
         err.print("[yellow]warning:[/] no PLANTAIN_API_KEYS set: serving without authentication on loopback only")
         settings = settings.model_copy(update={"auth": "off"})
     try:
-        catalog = load_catalog(settings.catalog)
-    except CatalogError as exc:
+        app_ = create_app(settings, load_catalog(settings.catalog))
+    except (CatalogError, ValueError) as exc:
         raise fail(str(exc)) from exc
-    uvicorn.run(create_app(settings, catalog), host=host, port=port, log_level="info")
+    uvicorn.run(app_, host=host, port=port, log_level="info")
 
 
 if __name__ == "__main__":

@@ -26,7 +26,12 @@ def free_port() -> int:
 @contextmanager
 def running_server(env: dict[str, str] | None = None, log: Path | None = None) -> Iterator[str]:
     port = free_port()
-    full_env = {**os.environ, "PLANTAIN_API_KEYS": API_KEY, "PLANTAIN_THREADS": "2", **(env or {})}
+    full_env = {
+        **os.environ,
+        "PLANTAIN_API_KEYS": API_KEY,
+        "PLANTAIN_THREADS": os.environ.get("PLANTAIN_TEST_THREADS", "2"),
+        **(env or {}),
+    }
     out = open(log, "w") if log else subprocess.DEVNULL  # noqa: SIM115
     proc = subprocess.Popen(
         [sys.executable, "-m", "plantain.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],

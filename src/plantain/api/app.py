@@ -8,6 +8,7 @@ from plantain import __version__
 from plantain.api import errors
 from plantain.api.gemini import router as gemini_router
 from plantain.api.service import Service
+from plantain.backends.families import check_entry
 from plantain.backends.registry import BackendRegistry
 from plantain.core.catalog import Catalog, load_catalog
 from plantain.settings import Settings
@@ -16,6 +17,8 @@ from plantain.settings import Settings
 def create_app(settings: Settings | None = None, catalog: Catalog | None = None) -> FastAPI:
     settings = settings or Settings()
     catalog = catalog or load_catalog(settings.catalog)
+    for entry in catalog.models.values():
+        check_entry(entry.id, entry.family, entry.can_edit)
     app = FastAPI(title="Plantain", version=__version__, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.service = Service(settings, catalog, BackendRegistry(catalog, settings))
     errors.install(app)

@@ -146,7 +146,7 @@ class DiffusersBackend:
         elif self.family.fixed_native:
             kwargs["image"] = None
         self.pipe._interrupt = False
-        result = self.pipe([job.prompt for job in jobs], **kwargs)
+        result = self.pipe(prompt=[job.prompt for job in jobs], **kwargs)
         if getattr(self.pipe, "_interrupt", False):
             raise Interrupted("stopped between denoising steps")
         return list(result.images)

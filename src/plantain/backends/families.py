@@ -40,3 +40,11 @@ FAMILIES: dict[str, Family] = {
         Family("z-image", "ZImagePipeline", None, False, 16, 8, 0.0),
     )
 }
+
+
+def check_entry(entry_id: str, family: str, can_edit: bool) -> None:
+    """A catalog entry must name a known family, and claim editing only where the family edits."""
+    if family not in FAMILIES:
+        raise ValueError(f"model {entry_id}: unknown family {family!r}; known: {', '.join(FAMILIES)}")
+    if can_edit and FAMILIES[family].edit_argument is None:
+        raise ValueError(f"model {entry_id}: family {family} cannot edit images; set can_edit = false")

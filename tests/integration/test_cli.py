@@ -75,3 +75,15 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, args: list[str], messa
     assert len(lines) == 1 and message in lines[0], result.stderr
     assert "Traceback" not in result.stderr + result.stdout
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing written, nothing half-written
+
+
+def test_serve_refuses_a_public_address_without_keys(tmp_path: Path) -> None:
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k not in ("PLANTAIN_API_KEYS", "PLANTAIN_AUTH")}
+    result = subprocess.run(
+        [sys.executable, "-m", "plantain.cli", "serve", "--host", "0.0.0.0", "--port", "1"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=60, env=env,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "without API keys" in result.stderr and "PLANTAIN_AUTH=off" in result.stderr

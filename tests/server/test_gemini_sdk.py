@@ -200,3 +200,15 @@ def test_wrong_key_is_400_api_key_invalid(server: str) -> None:
     bad = genai.Client(api_key="wrong", http_options=types.HttpOptions(base_url=server))
     e = expect_error(400, "INVALID_ARGUMENT", bad.models.generate_content, model=LITE, contents="a red circle")
     assert e.details["error"]["details"][0]["reason"] == "API_KEY_INVALID"  # type: ignore[index]
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG", "WEBP"])
+def test_input_image_formats(client: genai.Client, fmt: str) -> None:
+    buf = io.BytesIO()
+    Image.new("RGB", (96, 96), (245, 245, 245)).save(buf, format=fmt)
+    part = types.Part.from_bytes(data=buf.getvalue(), mime_type=f"image/{fmt.lower()}")
+    r = client.models.generate_content(
+        model=LITE, contents=[part, "add a red square at the top"], config=config(seed=0)
+    )
+    (image,) = images_of(r)
+    assert image.size == (1024, 1024)

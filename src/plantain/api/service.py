@@ -23,15 +23,18 @@ class Service:
     settings: Settings
     catalog: Catalog
     backends: BackendRegistry
-    # One device batch at a time per loaded backend.
-    _locks: dict[str, threading.Lock] = field(default_factory=dict)
+    # One device batch at a time per loaded pipeline: model IDs that share weights share a pipeline,
+    # and a pipeline's scheduler is stateful.
+    _locks: dict[int, threading.Lock] = field(default_factory=dict)
+    _locks_guard: threading.Lock = field(default_factory=threading.Lock)
 
-    def _lock(self, model_id: str) -> threading.Lock:
-        return self._locks.setdefault(model_id, threading.Lock())
+    def _lock(self, pipe: object) -> threading.Lock:
+        with self._locks_guard:
+            return self._locks.setdefault(id(pipe), threading.Lock())
 
     def _generate(self, plan: Plan) -> list[bytes]:
         backend = self.backends.get(plan.entry)
-        with self._lock(plan.entry.id):
+        with self._lock(backend.pipe):
             images: list[Image.Image] = run_jobs(backend, plan.jobs)
         return [encode_png(im, self.settings.png_compress_level) for im in images]
 

@@ -8,7 +8,9 @@ from typing import Protocol
 
 from PIL import Image
 
+from plantain.core.catalog import ModelEntry
 from plantain.core.jobs import ImageJob
+from plantain.settings import Settings
 
 # Called after each denoising step with (step index, total steps); returning False asks the
 # backend to stop the batch between steps.
@@ -32,6 +34,11 @@ class Interrupted(Exception):
 
 class Backend(Protocol):
     capabilities: Capabilities
+
+    @classmethod
+    def load(cls, entry: ModelEntry, settings: Settings) -> Backend:
+        """Build from a catalog entry: checkpoint (repo id or folder), device, dtype, options."""
+        ...
 
     def generate(self, jobs: Sequence[ImageJob], on_step: StepHook | None = None) -> list[Image.Image]:
         """One device batch: one image per job, at the backend's native size, in job order."""

@@ -7,7 +7,12 @@ class ApiError(Exception):
     """A client's mistake or a refusal: HTTP code, Google-style status, and a message for people."""
 
     def __init__(
-        self, http_code: int, status: str, message: str, details: list[dict[str, object]] | None = None
+        self,
+        http_code: int,
+        status: str,
+        message: str,
+        details: list[dict[str, object]] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.http_code = http_code
@@ -15,6 +20,7 @@ class ApiError(Exception):
         self.message = message
         # google.rpc detail objects (ErrorInfo, BadRequest, RetryInfo), each with an "@type".
         self.details = details or []
+        self.headers = headers or {}
 
 
 def invalid_argument(message: str) -> ApiError:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from plantain import __version__
 from plantain.api import errors
@@ -19,9 +23,23 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
     catalog = catalog or load_catalog(settings.catalog)
     for entry in catalog.models.values():
         check_entry(entry.id, entry.family, entry.can_edit)
-    app = FastAPI(title="Plantain", version=__version__, docs_url=None, redoc_url=None, openapi_url=None)
-    app.state.service = Service(settings, catalog, BackendRegistry(catalog, settings))
+    service = Service(settings, catalog, BackendRegistry(catalog, settings))
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        service.close()
+
+    app = FastAPI(
+        title="Plantain", version=__version__, docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
+    )
+    app.state.service = service
     errors.install(app)
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
     # The SDK calls /v1/ when only base_url is set; curl and Google's docs use /v1beta/.
     for prefix in ("/v1beta", "/v1"):
         app.include_router(gemini_router, prefix=prefix)

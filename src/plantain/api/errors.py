@@ -30,11 +30,11 @@ _STATUS_BY_CODE = {
 }
 
 
-def error_response(error: ApiError, headers: dict[str, str] | None = None) -> JSONResponse:
+def error_response(error: ApiError) -> JSONResponse:
     return JSONResponse(
         error_body(error),
         status_code=error.http_code,
-        headers=headers,
+        headers=error.headers or None,
         media_type="application/json; charset=UTF-8",
     )
 

@@ -5,15 +5,17 @@ from __future__ import annotations
 import base64
 import json
 import secrets
+from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from plantain.api.auth import check_key
-from plantain.api.service import Service
-from plantain.core.plan import check_token_limit, count_prompt_tokens, plan_generation, require_model
+from plantain.api.service import ClientGone, Service
+from plantain.core.plan import Plan, check_token_limit, count_prompt_tokens, plan_generation, require_model
+from plantain.engine.tickets import Priority
 from plantain.errors import ApiError, invalid_argument
 from plantain.protocol import gemini as wire
 
@@ -97,40 +99,76 @@ async def model_method(request: Request, name: str) -> JSONResponse:
     model, method = split_method(name)
     if method == "generateContent":
         return await generate_content(request, svc, model)
+    if method == "streamGenerateContent":
+        return await stream_generate_content(request, svc, model)
     if method == "countTokens":
         return await count_tokens(request, svc, model)
-    if method in ("streamGenerateContent", "batchGenerateContent", "embedContent", "predict"):
+    if method in ("batchGenerateContent", "embedContent", "predict"):
         raise ApiError(501, "UNIMPLEMENTED", f"Method {method} is not implemented by this server.")
     raise ApiError(404, "NOT_FOUND", f"Method not found: models/{name}")
 
 
-async def generate_content(request: Request, svc: Service, model: str) -> JSONResponse:
-    entry = require_model(svc.catalog.get(model), model, "generateContent", api_version(request))
+def priority_of(request: Request) -> Priority:
+    value = request.headers.get("x-plantain-priority", "interactive").lower()
+    if value not in ("interactive", "batch"):
+        raise invalid_argument("x-plantain-priority must be 'interactive' or 'batch'")
+    return Priority.BATCH if value == "batch" else Priority.INTERACTIVE
+
+
+async def make_plan(request: Request, svc: Service, model: str, method: str) -> Plan:
+    """Everything about a request is checked here, before any of it is queued."""
+    entry = require_model(svc.catalog.get(model), model, method, api_version(request))
     body = await read_json(request, svc.settings.max_request_bytes)
     req = wire.parse_generate(body)
     if req.model and req.model.removeprefix("models/") != entry.id:
         raise invalid_argument(f"the body names model {req.model!r} but the URL names models/{entry.id}")
     core_req = wire.to_core(entry.id, req)
     # Decoding and checking input images is CPU work: off the event loop, like generation.
-    plan = await anyio.to_thread.run_sync(plan_generation, entry, core_req, svc.settings.max_input_pixels)
-    pngs = await svc.generate(plan)
+    return await anyio.to_thread.run_sync(plan_generation, entry, core_req, svc.settings.max_input_pixels)
+
+
+def reply(plan: Plan, parts: list[dict[str, Any]], response_id: str) -> dict[str, Any]:
     candidates = [
-        {
-            "content": {"role": "model", "parts": [wire.image_part(png, "image/png", svc.signature(png, entry.id))]},
-            "finishReason": "STOP",
-            "index": i,
-        }
-        for i, png in enumerate(pngs)
+        {"content": {"role": "model", "parts": [part]}, "finishReason": "STOP", "index": i}
+        for i, part in enumerate(parts)
     ]
     usage = wire.usage_metadata(plan.prompt_tokens.text, plan.prompt_tokens.image, plan.image_output_tokens)
-    return JSONResponse(
-        {
-            "candidates": candidates,
-            "usageMetadata": usage,
-            "modelVersion": entry.id,
-            "responseId": secrets.token_urlsafe(18),
-        }
-    )
+    return {"candidates": candidates, "usageMetadata": usage, "modelVersion": plan.entry.id, "responseId": response_id}
+
+
+async def generate_content(request: Request, svc: Service, model: str) -> Response:
+    plan = await make_plan(request, svc, model, "generateContent")
+    try:
+        outcome = await svc.run(plan, request, priority_of(request))
+    except ClientGone:
+        return Response(status_code=499)  # nobody is there to read it
+    headers = {"x-plantain-batch-size": str(outcome.batch_size)}
+    return JSONResponse(reply(plan, outcome.parts, secrets.token_urlsafe(18)), headers=headers)
+
+
+def sse(payload: dict[str, Any]) -> bytes:
+    return b"data: " + json.dumps(payload, separators=(",", ":")).encode() + b"\r\n\r\n"
+
+
+async def stream_generate_content(request: Request, svc: Service, model: str) -> Response:
+    """Server-sent events: errors found before the first byte are ordinary error replies; the image
+    comes whole in one chunk with finishReason and the full usageMetadata."""
+    plan = await make_plan(request, svc, model, "streamGenerateContent")
+    ticket = await svc.submit(plan, priority_of(request), svc.deadline(request))
+    response_id = secrets.token_urlsafe(18)
+
+    async def events() -> AsyncIterator[bytes]:
+        try:
+            images = await svc.wait(ticket, None)
+            parts = await svc.encode(images, plan.entry.id)
+            yield sse(reply(plan, parts, response_id))
+        except ApiError as exc:
+            yield sse(wire.error_body(exc))
+        finally:
+            ticket.cancel()  # no-op once done; drops the work if the client left mid-stream
+
+    headers = {"x-plantain-batch-size": "0", "cache-control": "no-cache"}
+    return StreamingResponse(events(), media_type="text/event-stream", headers=headers)
 
 
 async def count_tokens(request: Request, svc: Service, model: str) -> JSONResponse:

@@ -1,21 +1,37 @@
-"""What the routers share: settings, catalog and backends, and running a plan off the event loop."""
+"""What the routers share: settings, catalog, backends and the engine, and running a plan through
+the engine without blocking the event loop."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
-import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import anyio
-from PIL import Image
+from fastapi import Request
 
 from plantain.backends.registry import BackendRegistry
 from plantain.core.catalog import Catalog
-from plantain.core.generation import run_jobs
 from plantain.core.plan import Plan
+from plantain.engine.scheduler import Engine, deadline_error
+from plantain.engine.tickets import Priority, Ticket
+from plantain.errors import ApiError
 from plantain.imaging.encode import encode_png
+from plantain.protocol.gemini import image_part
 from plantain.settings import Settings
+
+
+class ClientGone(Exception):
+    """The client disconnected; its work was dropped."""
+
+
+@dataclass
+class Outcome:
+    parts: list[dict[str, object]]  # one image part per candidate, base64 already done
+    batch_size: int
 
 
 @dataclass
@@ -23,26 +39,78 @@ class Service:
     settings: Settings
     catalog: Catalog
     backends: BackendRegistry
-    # One device batch at a time per loaded pipeline: model IDs that share weights share a pipeline,
-    # and a pipeline's scheduler is stateful.
-    _locks: dict[int, threading.Lock] = field(default_factory=dict)
-    _locks_guard: threading.Lock = field(default_factory=threading.Lock)
+    engine: Engine = field(init=False)
+    pool: ThreadPoolExecutor = field(init=False)
 
-    def _lock(self, pipe: object) -> threading.Lock:
-        with self._locks_guard:
-            return self._locks.setdefault(id(pipe), threading.Lock())
+    def __post_init__(self) -> None:
+        self.engine = Engine(self.settings.max_wait_ms / 1000, self.settings.max_queue)
+        self.pool = ThreadPoolExecutor(self.settings.encode_workers, thread_name_prefix="plantain-encode")
 
-    def _generate(self, plan: Plan) -> list[bytes]:
-        backend = self.backends.get(plan.entry)
-        with self._lock(backend.pipe):
-            images: list[Image.Image] = run_jobs(backend, plan.jobs)
-        return [encode_png(im, self.settings.png_compress_level) for im in images]
+    def close(self) -> None:
+        self.engine.close()
+        self.pool.shutdown(wait=False, cancel_futures=True)
 
-    async def generate(self, plan: Plan) -> list[bytes]:
-        """PNG bytes of every job, made in a worker thread so the event loop keeps serving."""
-        return await anyio.to_thread.run_sync(self._generate, plan)
+    def deadline(self, request: Request) -> float:
+        timeout = self.settings.request_timeout
+        header = request.headers.get("x-server-timeout")
+        if header:
+            try:
+                timeout = min(timeout, float(header))
+            except ValueError as exc:
+                raise ApiError(400, "INVALID_ARGUMENT", "X-Server-Timeout must be a number of seconds") from exc
+        return time.monotonic() + timeout
+
+    async def submit(self, plan: Plan, priority: Priority, deadline: float) -> Ticket:
+        # Loading a model the first time is slow work too: off the loop.
+        backend = await anyio.to_thread.run_sync(self.backends.get, plan.entry)
+        queue = self.engine.queue_for(plan.entry.id, backend, plan.entry.max_batch)
+        return queue.submit(plan.jobs, priority, deadline, asyncio.get_running_loop())
+
+    async def wait(self, ticket: Ticket, request: Request | None) -> list[object]:
+        """The ticket's images; cancels it when the client goes away or its deadline passes."""
+        waiters: set[asyncio.Future[object]] = {ticket.future}  # type: ignore[arg-type]
+        gone = asyncio.ensure_future(_disconnected(request)) if request is not None else None
+        if gone is not None:
+            waiters.add(gone)
+        try:
+            timeout = None if ticket.deadline is None else max(0.0, ticket.deadline - time.monotonic())
+            done, _ = await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            ticket.cancel()
+            raise
+        finally:
+            if gone is not None:
+                gone.cancel()
+        if ticket.future in done:
+            return ticket.future.result()  # type: ignore[return-value]
+        ticket.cancel()
+        if gone is not None and gone in done:
+            raise ClientGone()
+        raise deadline_error()
+
+    async def encode(self, images: list[object], model_id: str) -> list[dict[str, object]]:
+        loop = asyncio.get_running_loop()
+
+        def one(image: object) -> dict[str, object]:
+            png = encode_png(image, self.settings.png_compress_level)  # type: ignore[arg-type]
+            return image_part(png, "image/png", self.signature(png, model_id))
+
+        return list(await asyncio.gather(*(loop.run_in_executor(self.pool, one, im) for im in images)))
+
+    async def run(self, plan: Plan, request: Request, priority: Priority) -> Outcome:
+        ticket = await self.submit(plan, priority, self.deadline(request))
+        images = await self.wait(ticket, request)
+        return Outcome(await self.encode(images, plan.entry.id), ticket.batch_size)
 
     def signature(self, png: bytes, model_id: str) -> bytes:
         """A thoughtSignature: HMAC of the image and the model, so a returning image can be told ours."""
         digest = hashlib.sha256(png).digest() + model_id.encode()
         return hmac.new(self.settings.signature_secret.encode(), digest, hashlib.sha256).digest()
+
+
+async def _disconnected(request: Request) -> None:
+    """Returns when the client has gone (the body is already read, so only a disconnect can come)."""
+    while True:
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            return

@@ -1,0 +1,1 @@
+"""The scheduler: per-pipeline queues by priority, device batches, backpressure, cancel, deadlines."""

@@ -1,0 +1,224 @@
+"""One worker thread per served model, fed by a bounded two-class priority queue.
+
+The worker takes the oldest interactive ticket (else the oldest batch ticket), waits at most
+`max_wait` after its arrival for compatible tickets (same size, steps, guidance and mode) to fill the
+device batch up to `max_batch` jobs, then runs them in one `generate` call. A ticket's jobs (its
+candidates) always share one batch. Between denoising steps the batch stops when every ticket in it
+has been cancelled or has run out of time. Tickets that are cancelled or expired while queued never
+reach the device. Model IDs that share one pipeline (the same weights) have a queue each and take
+turns on the device through one lock, since a pipeline's scheduler is stateful.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections import deque
+from typing import Any
+
+from PIL import Image
+from prometheus_client import Counter, Histogram
+
+from plantain.backends.base import Interrupted
+from plantain.core.generation import run_jobs
+from plantain.core.jobs import ImageJob
+from plantain.engine.tickets import Priority, State, Ticket
+from plantain.errors import ApiError
+
+BATCH_SIZE = Histogram(
+    "plantain_batch_size", "Jobs per device batch", ["pipeline"], buckets=(1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 64)
+)
+JOBS = Counter("plantain_jobs_total", "Jobs by final state", ["pipeline", "state"])
+QUEUE_WAIT = Histogram("plantain_queue_seconds", "Time from submit to start of the device batch", ["pipeline"])
+
+
+def deadline_error() -> ApiError:
+    return ApiError(504, "DEADLINE_EXCEEDED", "The request did not finish before its deadline.")
+
+
+def compat_key(job: ImageJob, backend: Any) -> tuple[object, ...]:
+    render = backend.render_size(job.width, job.height) if hasattr(backend, "render_size") else (job.width, job.height)
+    return (render, job.steps, job.guidance, bool(job.images))
+
+
+class PipelineQueue:
+    def __init__(
+        self, name: str, backend: Any, max_batch: int, max_wait: float, max_queue: int, device_lock: threading.Lock
+    ) -> None:
+        self.name = name
+        self.device_lock = device_lock
+        self.backend = backend
+        self.max_batch = max_batch
+        self.max_wait = max_wait
+        self.max_queue = max_queue
+        self._queues: tuple[deque[Ticket], deque[Ticket]] = (deque(), deque())
+        self._cv = threading.Condition()
+        self._queued_jobs = 0
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name=f"plantain-worker-{name}", daemon=True)
+        self._thread.start()
+
+    # -- submitting (event loop side) ------------------------------------------------------------
+
+    def submit(
+        self, jobs: list[ImageJob], priority: Priority, deadline: float | None, loop: asyncio.AbstractEventLoop
+    ) -> Ticket:
+        if len(jobs) > self.max_batch:
+            raise ApiError(
+                400, "INVALID_ARGUMENT", f"{len(jobs)} candidates do not fit one device batch of {self.max_batch}"
+            )
+        ticket = Ticket(jobs, priority, deadline, loop, loop.create_future(), compat_key(jobs[0], self.backend))
+        ticket.on_cancel = self._cancelled
+        with self._cv:
+            if self._queued_jobs + len(jobs) > self.max_queue:
+                retry = max(1, round(self.estimated_wait()))
+                raise ApiError(
+                    429,
+                    "RESOURCE_EXHAUSTED",
+                    f"The model's queue is full ({self.max_queue} images); retry in about {retry} s.",
+                    [{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": f"{retry}s"}],
+                    headers={"Retry-After": str(retry)},
+                )
+            self._queues[priority].append(ticket)
+            self._queued_jobs += len(jobs)
+            self._cv.notify()
+        return ticket
+
+    def _cancelled(self, ticket: Ticket) -> None:
+        with self._cv:
+            if ticket.state is State.QUEUED:
+                self._drop_dead()
+            self._cv.notify()
+
+    def estimated_wait(self) -> float:
+        batches = self._queued_jobs / self.max_batch + 1
+        return batches * getattr(self, "_last_batch_seconds", 1.0)
+
+    @property
+    def queued_jobs(self) -> int:
+        return self._queued_jobs
+
+    def close(self) -> None:
+        with self._cv:
+            self._closed = True
+            self._cv.notify_all()
+
+    # -- the worker ------------------------------------------------------------------------------
+
+    def _drop_dead(self) -> None:
+        """Resolve and remove queued tickets that were cancelled or ran out of time."""
+        for q in self._queues:
+            for t in [t for t in q if not t.live]:
+                q.remove(t)
+                self._queued_jobs -= len(t.jobs)
+                if t.cancelled:
+                    t.state = State.CANCELLED
+                    t.resolve(None, asyncio.CancelledError())
+                else:
+                    t.state = State.EXPIRED
+                    t.resolve(None, deadline_error())
+                JOBS.labels(self.name, t.state.value).inc(len(t.jobs))
+
+    def _head(self) -> Ticket | None:
+        for q in self._queues:
+            if q:
+                return q[0]
+        return None
+
+    def _take_batch(self, head: Ticket) -> list[Ticket]:
+        """Compatible tickets in priority order, whole, up to max_batch jobs."""
+        batch, size = [], 0
+        for q in self._queues:
+            for t in list(q):
+                if t.key == head.key and size + len(t.jobs) <= self.max_batch:
+                    batch.append(t)
+                    size += len(t.jobs)
+                    q.remove(t)
+        self._queued_jobs -= size
+        return batch
+
+    def _compatible_jobs(self, head: Ticket) -> int:
+        return sum(len(t.jobs) for q in self._queues for t in q if t.key == head.key)
+
+    def _run(self) -> None:
+        while True:
+            with self._cv:
+                while True:
+                    if self._closed:
+                        return
+                    self._drop_dead()
+                    head = self._head()
+                    if head is None:
+                        self._cv.wait()
+                        continue
+                    remaining = head.enqueued_at + self.max_wait - time.monotonic()
+                    if remaining > 0 and self._compatible_jobs(head) < self.max_batch:
+                        self._cv.wait(timeout=remaining)
+                        continue
+                    batch = self._take_batch(head)
+                    break
+            self._execute(batch)
+
+    def _execute(self, batch: list[Ticket]) -> None:
+        jobs = [job for t in batch for job in t.jobs]
+        start = time.monotonic()
+        for t in batch:
+            t.state = State.RUNNING
+            t.batch_size = len(jobs)
+            QUEUE_WAIT.labels(self.name).observe(start - t.enqueued_at)
+        BATCH_SIZE.labels(self.name).observe(len(jobs))
+
+        def on_step(i: int, total: int) -> bool:
+            return any(t.live for t in batch)  # False stops the batch between steps
+
+        try:
+            with self.device_lock:
+                images: list[Image.Image] = run_jobs(self.backend, jobs, on_step)
+        except Interrupted:
+            images = []
+        except Exception as exc:  # a backend failure fails this batch's tickets, not the worker
+            for t in batch:
+                t.state = State.FAILED
+                JOBS.labels(self.name, "failed").inc(len(t.jobs))
+                t.resolve(None, ApiError(500, "INTERNAL", f"The model failed to generate: {exc.__class__.__name__}"))
+            return
+        self._last_batch_seconds = time.monotonic() - start
+        offset = 0
+        for t in batch:
+            mine = images[offset : offset + len(t.jobs)]
+            offset += len(t.jobs)
+            if t.cancelled:
+                t.state = State.CANCELLED
+                t.resolve(None, asyncio.CancelledError())
+            elif t.expired() or not mine:
+                t.state = State.EXPIRED
+                t.resolve(None, deadline_error())
+            else:
+                t.state = State.DONE
+                t.resolve(mine)
+            JOBS.labels(self.name, t.state.value).inc(len(t.jobs))
+
+
+class Engine:
+    """A queue per model ID, created on first use; a device lock per pipeline."""
+
+    def __init__(self, max_wait: float, max_queue: int) -> None:
+        self.max_wait = max_wait
+        self.max_queue = max_queue
+        self._queues: dict[str, PipelineQueue] = {}
+        self._device_locks: dict[int, threading.Lock] = {}
+        self._lock = threading.Lock()
+
+    def queue_for(self, model_id: str, backend: Any, max_batch: int) -> PipelineQueue:
+        with self._lock:
+            if model_id not in self._queues:
+                device_lock = self._device_locks.setdefault(id(backend.pipe), threading.Lock())
+                self._queues[model_id] = PipelineQueue(
+                    model_id, backend, max_batch, self.max_wait, self.max_queue, device_lock
+                )
+            return self._queues[model_id]
+
+    def close(self) -> None:
+        for q in self._queues.values():
+            q.close()

@@ -15,6 +15,12 @@ import httpx
 import pytest
 
 API_KEY = "test-key-123"
+_LAST_PID: list[int] = []
+
+
+def last_server_pid() -> int:
+    """The process id of the most recently started server (benchmarks read its peak RSS)."""
+    return _LAST_PID[-1]
 
 
 def free_port() -> int:
@@ -39,6 +45,7 @@ def running_server(env: dict[str, str] | None = None, log: Path | None = None) -
         stdout=out,
         stderr=subprocess.STDOUT,
     )
+    _LAST_PID.append(proc.pid)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.time() + 120

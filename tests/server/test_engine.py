@@ -23,6 +23,7 @@ family = "mini"
 checkpoint = "builtin:mini"
 sizes = ["1K"]
 max_batch = 8
+max_candidates = 8
 [models."mini-batched".prices]
 input_per_million_tokens = 0.0
 output_per_million_tokens = 0.0
@@ -137,6 +138,19 @@ def test_a_client_that_leaves_frees_its_slot(base: str) -> None:
         assert again.status_code == 200, again.text
         assert blocker.result().status_code == 200
     assert metric(base, 'plantain_jobs_total{pipeline="mini-serial",state="cancelled"}') >= 1
+
+
+def test_a_running_batch_stops_when_its_client_leaves(base: str) -> None:
+    before = metric(base, "plantain_batches_interrupted_total")
+    with pytest.raises(httpx.TimeoutException):
+        httpx.post(
+            f"{base}/v1beta/models/mini-batched:generateContent",
+            json=body(candidateCount=8),
+            headers=HEADERS,
+            timeout=0.3,
+        )
+    time.sleep(1.0)
+    assert metric(base, "plantain_batches_interrupted_total") == before + 1
 
 
 def test_deadline_gives_504(base: str) -> None:

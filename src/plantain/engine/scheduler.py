@@ -1,8 +1,12 @@
 """One worker thread per served model, fed by a bounded two-class priority queue.
 
-The worker takes the oldest interactive ticket (else the oldest batch ticket), waits at most
-`max_wait` after its arrival for compatible tickets (same size, steps, guidance and mode) to fill the
-device batch up to `max_batch` jobs, then runs them in one `generate` call. A ticket's jobs (its
+The worker takes the oldest interactive ticket (else the oldest batch ticket) and runs it together
+with every compatible queued ticket (same size, steps, guidance and mode), up to `max_batch` jobs,
+in one `generate` call. How long it waits for company first adapts to the load: a lone client's
+request waits at most `max_wait` (milliseconds); after a batch of n, the worker waits for n jobs
+again, up to `max_busy_wait` or a quarter of that batch's time, because the clients just served are
+about to come back. Under steady load batches re-form at full size instead of alternating between
+one straggler and the rest; when load falls, the target falls with it. A ticket's jobs (its
 candidates) always share one batch. Between denoising steps the batch stops when every ticket in it
 has been cancelled or has run out of time. Tickets that are cancelled or expired while queued never
 reach the device. Model IDs that share one pipeline (the same weights) have a queue each and take
@@ -45,10 +49,21 @@ def compat_key(job: ImageJob, backend: Any) -> tuple[object, ...]:
 
 class PipelineQueue:
     def __init__(
-        self, name: str, backend: Any, max_batch: int, max_wait: float, max_queue: int, device_lock: threading.Lock
+        self,
+        name: str,
+        backend: Any,
+        max_batch: int,
+        max_wait: float,
+        max_queue: int,
+        device_lock: threading.Lock,
+        max_busy_wait: float = 0.05,
     ) -> None:
         self.name = name
         self.device_lock = device_lock
+        self.max_busy_wait = max_busy_wait
+        self._last_batch_size = 1
+        self._last_batch_seconds = 1.0
+        self._free_since = time.monotonic()
         self.backend = backend
         self.max_batch = max_batch
         self.max_wait = max_wait
@@ -94,7 +109,7 @@ class PipelineQueue:
 
     def estimated_wait(self) -> float:
         batches = self._queued_jobs / self.max_batch + 1
-        return batches * getattr(self, "_last_batch_seconds", 1.0)
+        return batches * self._last_batch_seconds
 
     @property
     def queued_jobs(self) -> int:
@@ -153,8 +168,13 @@ class PipelineQueue:
                     if head is None:
                         self._cv.wait()
                         continue
-                    remaining = head.enqueued_at + self.max_wait - time.monotonic()
-                    if remaining > 0 and self._compatible_jobs(head) < self.max_batch:
+                    target = min(self.max_batch, self._last_batch_size)
+                    window = self.max_wait
+                    if target > 1:
+                        window = max(window, min(self.max_busy_wait, self._last_batch_seconds / 4))
+                    since = max(head.enqueued_at, self._free_since)
+                    remaining = since + window - time.monotonic()
+                    if remaining > 0 and self._compatible_jobs(head) < max(target, 2 if window else 1):
                         self._cv.wait(timeout=remaining)
                         continue
                     batch = self._take_batch(head)
@@ -162,6 +182,12 @@ class PipelineQueue:
             self._execute(batch)
 
     def _execute(self, batch: list[Ticket]) -> None:
+        try:
+            self._run_batch(batch)
+        finally:
+            self._free_since = time.monotonic()
+
+    def _run_batch(self, batch: list[Ticket]) -> None:
         jobs = [job for t in batch for job in t.jobs]
         start = time.monotonic()
         for t in batch:
@@ -186,6 +212,7 @@ class PipelineQueue:
                 t.resolve(None, ApiError(500, "INTERNAL", f"The model failed to generate: {exc.__class__.__name__}"))
             return
         self._last_batch_seconds = time.monotonic() - start
+        self._last_batch_size = len(jobs)
         offset = 0
         for t in batch:
             mine = images[offset : offset + len(t.jobs)]

@@ -29,7 +29,7 @@ from plantain.backends.diffusers_backend import DiffusersBackend
 from plantain.core.jobs import ImageJob
 from plantain.mini.edits import edit_text
 from plantain.mini.grammar import prompt_text
-from plantain.mini.heldout import eval_edits, eval_prompts
+from plantain.mini.heldout import EVAL_SEED, eval_edits, eval_prompts
 from plantain.mini.render import render_image
 from plantain.mini.score import PROMPT_METRICS, score_edit, score_prompt
 
@@ -78,7 +78,10 @@ def main(
     guidance: Annotated[float | None, typer.Option(help="Guidance scale (default: the model's).")] = None,
     batch: Annotated[int, typer.Option(help="Images per device batch.")] = 16,
     threads: Annotated[int, typer.Option(help="torch threads.")] = 2,
-    limit: Annotated[int, typer.Option(help="Only the first N prompts and edits (0: all).")] = 0,
+    limit: Annotated[int, typer.Option(help="Only N prompts and N edits, spread over the set (0: all).")] = 0,
+    split: Annotated[
+        str, typer.Option(help="'test' (the fixed set) or 'validation' (other cases of the same kinds, for tuning).")
+    ] = "test",
     out: Annotated[Path, typer.Option(help="JSON results.")] = ROOT / "bench/results/mini_eval.json",
     grid: Annotated[Path | None, typer.Option(help="Sample grid PNG.")] = ROOT / "docs/mini-samples.png",
 ) -> None:
@@ -87,9 +90,11 @@ def main(
     steps = steps or backend.capabilities.steps
     guidance = guidance if guidance is not None else backend.guidance_scale
     side = backend.capabilities.native_size[0]
-    prompts, edits = eval_prompts(), eval_edits()
+    seed = EVAL_SEED if split == "test" else EVAL_SEED + 7919
+    prompts, edits = eval_prompts(seed), eval_edits(seed)
     if limit:
-        prompts, edits = prompts[:limit], edits[:limit]
+        prompts = prompts[:: max(1, len(prompts) // limit)][:limit]
+        edits = edits[:: max(1, len(edits) // limit)][:limit]
     t0 = time.time()
     gen_jobs = [ImageJob(prompt_text(c.spec), c.seed, side, side, steps=steps, guidance=guidance) for c in prompts]
     gen_images = run_batches(backend, gen_jobs, batch, "prompts")
@@ -120,6 +125,7 @@ def main(
     m = machine()
     results = {
         "model": str(weights or "shipped"),
+        "split": split,
         "steps": steps,
         "guidance": guidance,
         "prompts": len(prompts),

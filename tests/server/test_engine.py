@@ -145,7 +145,7 @@ def test_a_running_batch_stops_when_its_client_leaves(base: str) -> None:
     with pytest.raises(httpx.TimeoutException):
         httpx.post(
             f"{base}/v1beta/models/mini-batched:generateContent",
-            json=body(candidateCount=8),
+            json=body(candidateCount=4),
             headers=HEADERS,
             timeout=0.3,
         )

@@ -29,7 +29,7 @@ class Family:
 FAMILIES: dict[str, Family] = {
     f.name: f
     for f in (
-        Family("mini", "MiniPipeline", "image", True, 1, 20, 3.0, fixed_native=True, resample="nearest"),
+        Family("mini", "MiniPipeline", "image", True, 1, 12, 3.0, fixed_native=True, resample="nearest"),
         # Sana bins every request to a trained resolution and resizes unless told not to.
         Family("sana", "SanaPipeline", None, False, 32, 20, 4.5, {"use_resolution_binning": False}),
         Family("sana-sprint", "SanaSprintPipeline", None, False, 32, 2, 4.5, {"use_resolution_binning": False}),

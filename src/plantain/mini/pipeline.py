@@ -24,7 +24,7 @@ from plantain.mini.grammar import normalise
 from plantain.mini.text_encoder import MAX_TOKENS, encode_texts, load_text_encoder
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
-DEFAULT_STEPS = 20
+DEFAULT_STEPS = 12
 DEFAULT_GUIDANCE = 3.0
 
 StepCallback = Callable[[Any, int, torch.Tensor, dict[str, torch.Tensor]], dict[str, torch.Tensor]]

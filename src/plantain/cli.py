@@ -81,11 +81,12 @@ def generate(
 
     settings = get_settings()
     try:
-        entry = load_catalog(settings.catalog).get(model)
+        catalog = load_catalog(settings.catalog)
     except CatalogError as exc:
         raise fail(str(exc)) from exc
+    entry = catalog.get(model)
     if entry is None:
-        raise fail(f"unknown model {model!r}; the catalog has: {', '.join(load_catalog(settings.catalog).models)}")
+        raise fail(f"unknown model {model!r}; the catalog has: {', '.join(catalog.models)}")
     if not prompt.strip():
         raise fail('the prompt is empty; say what to draw, e.g. plantain generate "a red circle"')
     paths = output_paths(output, n)

@@ -13,7 +13,7 @@ import torch
 from PIL import Image
 
 from plantain.backends.base import Capabilities, Interrupted, StepHook
-from plantain.backends.families import FAMILIES, Family
+from plantain.backends.families import Family, family_of
 from plantain.core.catalog import ModelEntry
 from plantain.core.jobs import ImageJob
 from plantain.settings import Settings
@@ -84,9 +84,7 @@ class DiffusersBackend:
 
     @classmethod
     def load(cls, entry: ModelEntry, settings: Settings) -> DiffusersBackend:
-        if entry.family not in FAMILIES:
-            raise ValueError(f"model {entry.id}: unknown family {entry.family!r}; known: {', '.join(FAMILIES)}")
-        family = FAMILIES[entry.family]
+        family = family_of(entry.id, entry.family)
         return cls(load_pipeline(family, entry.checkpoint, entry.pipeline_class, settings), family, entry)
 
     def render_size(self, width: int, height: int) -> tuple[int, int]:

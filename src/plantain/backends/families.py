@@ -42,9 +42,14 @@ FAMILIES: dict[str, Family] = {
 }
 
 
-def check_entry(entry_id: str, family: str, can_edit: bool) -> None:
-    """A catalog entry must name a known family, and claim editing only where the family edits."""
+def family_of(entry_id: str, family: str) -> Family:
+    """The profile a catalog entry names; ValueError naming the known ones when there is none."""
     if family not in FAMILIES:
         raise ValueError(f"model {entry_id}: unknown family {family!r}; known: {', '.join(FAMILIES)}")
-    if can_edit and FAMILIES[family].edit_argument is None:
+    return FAMILIES[family]
+
+
+def check_entry(entry_id: str, family: str, can_edit: bool) -> None:
+    """A catalog entry must name a known family, and claim editing only where the family edits."""
+    if can_edit and family_of(entry_id, family).edit_argument is None:
         raise ValueError(f"model {entry_id}: family {family} cannot edit images; set can_edit = false")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import threading
 
-from plantain.backends.diffusers_backend import DiffusersBackend
+from plantain.backends.diffusers_backend import DiffusersBackend, load_pipeline
+from plantain.backends.families import family_of
 from plantain.core.catalog import Catalog, ModelEntry
 from plantain.settings import Settings
 
@@ -20,13 +21,9 @@ class BackendRegistry:
     def get(self, entry: ModelEntry) -> DiffusersBackend:
         with self._lock:
             if entry.id not in self._backends:
-                from plantain.backends.diffusers_backend import FAMILIES, load_pipeline
-
-                if entry.family not in FAMILIES:
-                    raise ValueError(f"model {entry.id}: unknown family {entry.family!r}")
+                family = family_of(entry.id, entry.family)
                 key = (entry.family, entry.checkpoint, entry.pipeline_class)
                 if key not in self._pipes:
-                    family = FAMILIES[entry.family]
                     self._pipes[key] = load_pipeline(family, entry.checkpoint, entry.pipeline_class, self.settings)
-                self._backends[entry.id] = DiffusersBackend(self._pipes[key], FAMILIES[entry.family], entry)
+                self._backends[entry.id] = DiffusersBackend(self._pipes[key], family, entry)
             return self._backends[entry.id]

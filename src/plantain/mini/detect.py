@@ -91,12 +91,20 @@ def detect_objects(image: Image.Image | np.ndarray, canvas: int = DEFAULT_SIZE) 
     return background, found
 
 
-def detect(image: Image.Image | np.ndarray, canvas: int = DEFAULT_SIZE) -> Scene:
-    """The scene an image shows. Unrecognisable pieces are left out; two pieces in one cell keep
-    the larger match, as a scene holds one object per cell."""
+def read_scene(image: Image.Image | np.ndarray, canvas: int = DEFAULT_SIZE) -> tuple[Scene, int]:
+    """The scene an image shows, and how many pieces could not be taken into it: unrecognisable
+    ones, and the weaker match where two pieces share a cell (a scene holds one object per cell)."""
     background, found = detect_objects(image, canvas)
-    by_cell: dict[int, Detection] = {}
-    for d in found:
-        if d.recognised and (d.obj.cell not in by_cell or d.iou > by_cell[d.obj.cell].iou):
-            by_cell[d.obj.cell] = d
-    return Scene(background, tuple(d.obj for d in by_cell.values()))
+    by_cell: dict[int, Obj] = {}
+    left_out = 0
+    for d in sorted(found, key=lambda d: -d.iou):
+        if d.recognised and d.obj.cell not in by_cell:
+            by_cell[d.obj.cell] = d.obj
+        else:
+            left_out += 1
+    return Scene(background, tuple(by_cell.values())), left_out
+
+
+def detect(image: Image.Image | np.ndarray, canvas: int = DEFAULT_SIZE) -> Scene:
+    """The scene an image shows (see read_scene)."""
+    return read_scene(image, canvas)[0]

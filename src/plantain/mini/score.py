@@ -15,25 +15,12 @@ from collections import Counter
 
 from PIL import Image
 
-from plantain.mini.detect import detect_objects
+from plantain.mini.detect import read_scene
 from plantain.mini.edits import EditSpec, apply_edit
 from plantain.mini.grammar import PromptSpec
-from plantain.mini.world import Obj, Scene, relation_holds
+from plantain.mini.world import Scene, relation_holds
 
 PROMPT_METRICS = ("colour_shape", "count", "position", "size", "background", "whole")
-
-
-def read_scene(image: Image.Image) -> tuple[Scene, int]:
-    """The scene read back, and how many pieces could not be recognised as shapes."""
-    background, found = detect_objects(image)
-    by_cell: dict[int, Obj] = {}
-    unrecognised = 0
-    for d in sorted(found, key=lambda d: -d.iou):
-        if d.recognised and d.obj.cell not in by_cell:
-            by_cell[d.obj.cell] = d.obj
-        else:
-            unrecognised += 1
-    return Scene(background, tuple(by_cell.values())), unrecognised
 
 
 def score_prompt(spec: PromptSpec, image: Image.Image) -> dict[str, bool | None]:

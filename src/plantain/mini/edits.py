@@ -32,6 +32,21 @@ class EditSpec:
     background: str | None = None
 
 
+# Instructions that ask for the same picture again (a draft re-rendered at a larger size, say): the
+# model learns them as edits that change nothing.
+RERENDER_INSTRUCTIONS = (
+    "render this at 4k",
+    "render this at 2k",
+    "render this at 1k",
+    "render this in high resolution",
+    "render the final image",
+    "upscale this",
+    "upscale this image",
+    "make it sharper",
+    "keep everything as it is",
+)
+
+
 def edit_text(edit: EditSpec) -> str:
     ref = f"{edit.colour} {edit.shape}" if edit.colour else f"{edit.shape}"
     if edit.kind == "recolour":

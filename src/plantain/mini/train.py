@@ -22,12 +22,18 @@ import typer
 from diffusers import FlowMatchEulerDiscreteScheduler, UNet2DConditionModel
 from tqdm import tqdm
 
-from plantain.mini.edits import EditSpec, edit_text
+from plantain.mini.edits import RERENDER_INSTRUCTIONS, EditSpec, edit_text
 from plantain.mini.grammar import PromptSpec, normalise, prompt_text
-from plantain.mini.heldout import edit_held_out, example_held_out, training_prompt_spec, training_scene
-from plantain.mini.pipeline import WEIGHTS_DIR, MiniPipeline, pool_states
+from plantain.mini.heldout import (
+    edit_held_out,
+    example_held_out,
+    scene_held_out,
+    training_prompt_spec,
+    training_scene,
+)
+from plantain.mini.pipeline import WEIGHTS_DIR, MiniPipeline, model_input, pool_states
 from plantain.mini.render import render
-from plantain.mini.sampling import random_edit_example
+from plantain.mini.sampling import random_edit_example, random_scene
 from plantain.mini.text_encoder import MAX_TOKENS, encode_texts, load_text_encoder
 from plantain.mini.world import BACKGROUNDS, COLOURS, SHAPES
 
@@ -35,29 +41,37 @@ from plantain.mini.world import BACKGROUNDS, COLOURS, SHAPES
 @dataclass(frozen=True)
 class Recipe:
     seed: int = 0
-    steps: int = 5600
+    steps: int = 6000
     batch_size: int = 32
-    lr: float = 3e-4
+    lr: float = 6e-4
     warmup: int = 300
     weight_decay: float = 0.01
     ema_decay: float = 0.999
-    edit_fraction: float = 0.35
+    edit_fraction: float = 0.4
     uncond_fraction: float = 0.1
+    edit_weight: float = 1.0  # extra loss weight on the pixels an edit changes
+    rerender_fraction: float = 0.05  # of edit samples: "render this at 4k" and the like, source = target
+    prediction: str = "residual"  # what the UNet outputs: "velocity", or "residual" (clean image - source)
     prompt_pool: int = 24000
     resolution: int = 32
     channels: tuple[int, ...] = (32, 64, 128)
     layers_per_block: int = 1
     heads: int = 4
+    coords: bool = True
+    attn_levels: int = 2  # resolutions with cross-attention, counted from the coarsest
 
 
 def build_unet(r: Recipe) -> UNet2DConditionModel:
+    levels = len(r.channels)
+    attn = [i >= levels - r.attn_levels for i in range(levels)]  # finest level first
     return UNet2DConditionModel(
         sample_size=r.resolution,
-        in_channels=6,  # noisy image + edit source (zeros when generating)
+        # noisy image + edit source (zeros when generating) [+ x, y coordinates]
+        in_channels=8 if r.coords else 6,
         out_channels=3,
-        # Convolution only at full resolution; cross-attention to the prompt at 16x16 and 8x8.
-        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"),
-        up_block_types=("CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"),
+        # Cross-attention to the prompt at the coarser resolutions, convolution only at the finer.
+        down_block_types=tuple("CrossAttnDownBlock2D" if a else "DownBlock2D" for a in attn),
+        up_block_types=tuple("CrossAttnUpBlock2D" if a else "UpBlock2D" for a in reversed(attn)),
         block_out_channels=r.channels,
         layers_per_block=r.layers_per_block,
         cross_attention_dim=384,  # MiniLM's hidden size
@@ -80,14 +94,15 @@ def all_edit_instructions() -> list[str]:
         for colour in COLOURS:
             edits += [EditSpec("add", shape, colour, cell=c) for c in (None, *range(9))]
     edits += [EditSpec("background", background=b) for b in BACKGROUNDS]
-    return [edit_text(e) for e in edits if not edit_held_out(e)]
+    return [edit_text(e) for e in edits if not edit_held_out(e)] + list(RERENDER_INSTRUCTIONS)
 
 
 class TextBank:
     """Precomputed MiniLM token states for a fixed list of texts, looked up by text."""
 
-    def __init__(self, texts: list[str], batch: int = 256) -> None:
+    def __init__(self, texts: list[str], batch: int = 256, device: str = "cpu") -> None:
         model, tokenizer = load_text_encoder()
+        model.to(device)
         self.index = {t: i for i, t in enumerate(texts)}
         lengths = [len(tokenizer(t)["input_ids"]) for t in texts]
         self.length = min(max(lengths), MAX_TOKENS)
@@ -96,8 +111,8 @@ class TextBank:
         for start in tqdm(range(0, len(texts), batch), desc="encoding prompts", unit="batch"):
             chunk = texts[start : start + batch]
             states, mask = encode_texts(model, tokenizer, chunk, self.length)
-            self.states[start : start + len(chunk), : states.shape[1]] = states.to(torch.bfloat16)
-            self.mask[start : start + len(chunk), : mask.shape[1]] = mask.bool()
+            self.states[start : start + len(chunk), : states.shape[1]] = states.to("cpu", torch.bfloat16)
+            self.mask[start : start + len(chunk), : mask.shape[1]] = mask.cpu().bool()
 
     def lookup(self, texts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
         idx = torch.tensor([self.index[t] for t in texts])
@@ -111,26 +126,33 @@ def to_tensor(images: list[np.ndarray]) -> torch.Tensor:
 class Batches:
     """An endless, seeded stream of (target, source, text) training batches."""
 
-    def __init__(self, r: Recipe, rng: np.random.Generator) -> None:
+    def __init__(self, r: Recipe, rng: np.random.Generator, device: str = "cpu") -> None:
         self.r, self.rng = r, rng
         specs: dict[str, PromptSpec] = {}
         while len(specs) < r.prompt_pool:
             spec = training_prompt_spec(rng)
             specs.setdefault(normalise(prompt_text(spec)), spec)
         self.prompts = list(specs.items())
-        self.bank = TextBank([""] + [t for t, _ in self.prompts] + all_edit_instructions())
+        self.bank = TextBank([""] + [t for t, _ in self.prompts] + all_edit_instructions(), device=device)
 
-    def next(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    def next(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(target, source, token states, mask, changed): changed marks the pixels an edit changes."""
         r, rng = self.r, self.rng
         targets, sources, texts = [], [], []
         blank = np.zeros((r.resolution, r.resolution, 3), dtype=np.uint8)
         for _ in range(r.batch_size):
             if rng.random() < r.edit_fraction:
-                while True:
-                    source, edit, target = random_edit_example(rng)
-                    if not example_held_out(edit, source, target):
-                        break
-                text = edit_text(edit)
+                if rng.random() < r.rerender_fraction:
+                    source = target = random_scene(rng)
+                    while scene_held_out(target):
+                        source = target = random_scene(rng)
+                    text = RERENDER_INSTRUCTIONS[int(rng.integers(len(RERENDER_INSTRUCTIONS)))]
+                else:
+                    while True:
+                        source, edit, target = random_edit_example(rng)
+                        if not example_held_out(edit, source, target):
+                            break
+                    text = edit_text(edit)
                 src = render(source, r.resolution)
             else:
                 text, spec = self.prompts[int(rng.integers(len(self.prompts)))]
@@ -144,7 +166,9 @@ class Batches:
         src_t = to_tensor(sources)
         is_blank = torch.tensor([s is blank for s in sources])
         src_t[is_blank] = 0.0
-        return to_tensor(targets), src_t, states, mask
+        tgt_t = to_tensor(targets)
+        changed = ((tgt_t - src_t).abs().sum(1, keepdim=True) > 0) & ~is_blank.view(-1, 1, 1, 1)
+        return tgt_t, src_t, states, mask, changed
 
 
 def lr_at(step: int, r: Recipe) -> float:
@@ -156,18 +180,20 @@ def lr_at(step: int, r: Recipe) -> float:
 
 def save(model: UNet2DConditionModel, out: Path, recipe: Recipe, extra: dict[str, object]) -> None:
     scheduler = FlowMatchEulerDiscreteScheduler(num_train_timesteps=1000, shift=1.0)
-    MiniPipeline(unet=model, scheduler=scheduler).save_pretrained(out, safe_serialization=True)
+    MiniPipeline(unet=model, scheduler=scheduler, prediction=recipe.prediction).save_pretrained(
+        out, safe_serialization=True
+    )
     (out / "training.json").write_text(json.dumps({"recipe": asdict(recipe), **extra}, indent=2) + "\n")
 
 
-def train(recipe: Recipe, out: Path, log_path: Path, threads: int, checkpoint_every: int) -> None:
+def train(recipe: Recipe, out: Path, log_path: Path, threads: int, checkpoint_every: int, device: str = "cpu") -> None:
     torch.set_num_threads(threads)
     torch.manual_seed(recipe.seed)
     rng = np.random.default_rng(recipe.seed)
     t0 = time.time()
-    model = build_unet(recipe)
+    model = build_unet(recipe).to(device)
     ema = copy.deepcopy(model).requires_grad_(False)
-    batches = Batches(recipe, rng)
+    batches = Batches(recipe, rng, device)
     opt = torch.optim.AdamW(model.parameters(), lr=recipe.lr, betas=(0.9, 0.99), weight_decay=recipe.weight_decay)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     log = log_path.open("w")
@@ -175,24 +201,35 @@ def train(recipe: Recipe, out: Path, log_path: Path, threads: int, checkpoint_ev
     bar = tqdm(range(recipe.steps), desc="training", unit="step")
     running = None
     for step in bar:
-        target, source, states, mask = batches.next()
+        # Noise is drawn on the CPU whatever the device, so a seed means the same data everywhere.
+        target, source, states, mask, changed = batches.next()
         noise = torch.randn_like(target)
         # Logit-normal noise levels (rectified flow): most samples near the middle of the path.
         sigma = torch.sigmoid(torch.randn(target.shape[0]))
+        weight = 1 + (recipe.edit_weight - 1) * changed.float()
+        target, source, states, mask, noise, sigma, weight = (
+            t.to(device) for t in (target, source, states, mask, noise, sigma, weight)
+        )
         s = sigma.view(-1, 1, 1, 1)
         noisy = (1 - s) * target + s * noise
         for group in opt.param_groups:
             group["lr"] = lr_at(step, recipe)
-        with torch.autocast("cpu", dtype=torch.bfloat16):
+        with torch.autocast(torch.device(device).type, dtype=torch.bfloat16):
             pred = model(
-                torch.cat([noisy, source], dim=1),
+                model_input(noisy, source, model.config.in_channels),
                 sigma * 1000,
                 encoder_hidden_states=states,
                 encoder_attention_mask=mask,
                 class_labels=pool_states(states, mask),
                 return_dict=False,
             )[0]
-        loss = torch.nn.functional.mse_loss(pred.float(), noise - target)
+        if recipe.prediction == "residual":
+            # The same objective as velocity prediction (velocity error = clean-image error / sigma),
+            # with sigma floored so the rare near-clean samples do not dominate a batch.
+            x0_err = (source + pred.float() - target) / s.clamp(min=0.05)
+            loss = (x0_err.pow(2) * weight).mean()
+        else:
+            loss = ((pred.float() - (noise - target)).pow(2) * weight).mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -207,9 +244,9 @@ def train(recipe: Recipe, out: Path, log_path: Path, threads: int, checkpoint_ev
         log.write(f"{step},{value:.5f},{lr_at(step, recipe):.6g},{time.time() - t0:.1f}\n")
         if checkpoint_every and (step + 1) % checkpoint_every == 0 and step + 1 < recipe.steps:
             log.flush()
-            save(ema, out.parent / f"{out.name}-step{step + 1}", recipe, {"step": step + 1})
+            save(copy.deepcopy(ema).cpu(), out.parent / f"{out.name}-step{step + 1}", recipe, {"step": step + 1})
     log.close()
-    save(ema, out, recipe, {"step": recipe.steps, "seconds": round(time.time() - t0, 1), "threads": threads})
+    save(ema.cpu(), out, recipe, {"step": recipe.steps, "seconds": round(time.time() - t0, 1), "threads": threads})
     print(f"saved {out} after {time.time() - t0:.0f} s")
 
 
@@ -221,10 +258,11 @@ def main(
     threads: Annotated[int, typer.Option(help="CPU threads for torch.")] = 2,
     log: Annotated[Path, typer.Option(help="CSV loss log.")] = Path("bench/results/mini_train_log.csv"),
     checkpoint_every: Annotated[int, typer.Option(help="Also save EMA weights every N steps (0: never).")] = 0,
+    device: Annotated[str, typer.Option(help="torch device: the shipped weights come from 'cpu'.")] = "cpu",
 ) -> None:
     """Rebuild the built-in mini model's weights from a seed."""
     recipe = Recipe(seed=seed, steps=steps, batch_size=batch_size)
-    train(recipe, out, log, threads, checkpoint_every)
+    train(recipe, out, log, threads, checkpoint_every, device)
 
 
 if __name__ == "__main__":

@@ -26,6 +26,12 @@ class Settings(BaseSettings):
     max_queue: int = Field(default=64, ge=1, description="Queued images per model before 429.")
     request_timeout: float = Field(default=600.0, gt=0, description="Deadline of a request without X-Server-Timeout.")
     encode_workers: int = Field(default=2, ge=1, description="Threads encoding PNG and base64 off the event loop.")
+    text_url: str = Field(
+        default="", description="OpenAI-compatible chat server for text parts (e.g. http://127.0.0.1:8000/v1)."
+    )
+    text_model: str = Field(default="default", description="Model name sent to the chat server.")
+    text_api_key: str = Field(default="", description="Bearer key for the chat server, if it wants one.")
+    text_timeout: float = Field(default=60.0, gt=0, description="Seconds to wait for the chat server.")
     signature_secret: str = Field(
         default_factory=lambda: secrets.token_hex(32), description="Key of the thoughtSignature HMAC."
     )

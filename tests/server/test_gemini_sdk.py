@@ -11,6 +11,7 @@ from PIL import Image
 
 from plantain.mini.detect import detect
 from tests.server.conftest import API_KEY
+from tests.server.replies import image_bytes
 
 LITE = "gemini-3.1-flash-lite-image"
 FULL = "gemini-3.1-flash-image-preview"
@@ -83,7 +84,7 @@ def test_seed_gives_the_same_bytes_and_candidates_differ(client: genai.Client) -
         )
         assert [c.index for c in r.candidates or []] == [0, 1]
         assert r.usage_metadata.candidates_token_count == 2 * 1120  # type: ignore[union-attr]
-        return [c.content.parts[0].inline_data.data for c in r.candidates or []]  # type: ignore[union-attr,index,misc]
+        return [image_bytes(c) for c in r.candidates or []]
 
     first, second = once(), once()
     assert first == second
@@ -113,15 +114,15 @@ def test_edit_a_generated_image(client: genai.Client) -> None:
     first = client.models.generate_content(
         model=LITE, contents="a large red circle at the left on a white background", config=config(seed=1)
     )
-    part = first.candidates[0].content.parts[0]  # type: ignore[index,union-attr]
+    data = image_bytes(first.candidates[0])  # type: ignore[index]
     edited = client.models.generate_content(
         model=LITE,
-        contents=[types.Part.from_bytes(data=part.inline_data.data, mime_type="image/png"), "make the circle blue"],  # type: ignore[union-attr,arg-type]
+        contents=[types.Part.from_bytes(data=data, mime_type="image/png"), "make the circle blue"],
         config=config(seed=5),
     )
     (image,) = images_of(edited)
     assert image.size == (1024, 1024)
-    source = Image.open(io.BytesIO(part.inline_data.data))  # type: ignore[union-attr,arg-type]
+    source = Image.open(io.BytesIO(data))
     assert image.tobytes() != source.tobytes()
     detect(image)  # read back by the world's detector
 

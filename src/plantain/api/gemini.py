@@ -12,9 +12,11 @@ import anyio
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
+from plantain.api.answers import Answer, compose, plan_panels, text_only
 from plantain.api.auth import check_key
 from plantain.api.service import ClientGone, Service
 from plantain.core.plan import Plan, check_token_limit, count_prompt_tokens, plan_generation, require_model
+from plantain.core.requests import GenerationRequest
 from plantain.engine.tickets import Priority
 from plantain.errors import ApiError, invalid_argument
 from plantain.protocol import gemini as wire
@@ -115,7 +117,7 @@ def priority_of(request: Request) -> Priority:
     return Priority.BATCH if value == "batch" else Priority.INTERACTIVE
 
 
-async def make_plan(request: Request, svc: Service, model: str, method: str) -> Plan:
+async def make_plan(request: Request, svc: Service, model: str, method: str) -> tuple[Plan, GenerationRequest]:
     """Everything about a request is checked here, before any of it is queued."""
     entry = require_model(svc.catalog.get(model), model, method, api_version(request))
     body = await read_json(request, svc.settings.max_request_bytes)
@@ -124,26 +126,36 @@ async def make_plan(request: Request, svc: Service, model: str, method: str) -> 
         raise invalid_argument(f"the body names model {req.model!r} but the URL names models/{entry.id}")
     core_req = wire.to_core(entry.id, req)
     # Decoding and checking input images is CPU work: off the event loop, like generation.
-    return await anyio.to_thread.run_sync(plan_generation, entry, core_req, svc.settings.max_input_pixels)
+    plan = await anyio.to_thread.run_sync(plan_generation, entry, core_req, svc.settings.max_input_pixels)
+    return plan, core_req
 
 
-def reply(plan: Plan, parts: list[dict[str, Any]], response_id: str) -> dict[str, Any]:
+def reply(plan: Plan, answer: Answer, response_id: str) -> dict[str, Any]:
     candidates = [
-        {"content": {"role": "model", "parts": [part]}, "finishReason": "STOP", "index": i}
-        for i, part in enumerate(parts)
+        {"content": {"role": "model", "parts": parts}, "finishReason": "STOP", "index": i}
+        for i, parts in enumerate(answer.candidates)
     ]
-    usage = wire.usage_metadata(plan.prompt_tokens.text, plan.prompt_tokens.image, plan.image_output_tokens)
+    usage = wire.usage_metadata(
+        plan.prompt_tokens.text, plan.prompt_tokens.image, plan.image_output_tokens, answer.text_tokens
+    )
     return {"candidates": candidates, "usageMetadata": usage, "modelVersion": plan.entry.id, "responseId": response_id}
 
 
 async def generate_content(request: Request, svc: Service, model: str) -> Response:
-    plan = await make_plan(request, svc, model, "generateContent")
+    plan, core_req = await make_plan(request, svc, model, "generateContent")
+    if plan.text_only:
+        answer = await text_only(plan, core_req, svc.text)
+        return JSONResponse(reply(plan, answer, secrets.token_urlsafe(18)))
+    panels = await plan_panels(plan, svc.text)
+    ticket = await svc.submit(plan, priority_of(request), svc.deadline(request))
     try:
-        outcome = await svc.run(plan, request, priority_of(request))
+        images = await svc.wait(ticket, request)
     except ClientGone:
         return Response(status_code=499)  # nobody is there to read it
-    headers = {"x-plantain-batch-size": str(outcome.batch_size)}
-    return JSONResponse(reply(plan, outcome.parts, secrets.token_urlsafe(18)), headers=headers)
+    parts = await svc.encode(images, plan.entry.id)
+    answer = await compose(plan, images, parts, panels, svc.text)
+    headers = {"x-plantain-batch-size": str(ticket.batch_size)}
+    return JSONResponse(reply(plan, answer, secrets.token_urlsafe(18)), headers=headers)
 
 
 def sse(payload: dict[str, Any]) -> bytes:
@@ -153,21 +165,25 @@ def sse(payload: dict[str, Any]) -> bytes:
 async def stream_generate_content(request: Request, svc: Service, model: str) -> Response:
     """Server-sent events: errors found before the first byte are ordinary error replies; the image
     comes whole in one chunk with finishReason and the full usageMetadata."""
-    plan = await make_plan(request, svc, model, "streamGenerateContent")
-    ticket = await svc.submit(plan, priority_of(request), svc.deadline(request))
+    plan, core_req = await make_plan(request, svc, model, "streamGenerateContent")
     response_id = secrets.token_urlsafe(18)
+    headers = {"cache-control": "no-cache"}
+    if plan.text_only:
+        answer = await text_only(plan, core_req, svc.text)
+        return StreamingResponse(iter([sse(reply(plan, answer, response_id))]), media_type="text/event-stream")
+    panels = await plan_panels(plan, svc.text)
+    ticket = await svc.submit(plan, priority_of(request), svc.deadline(request))
 
     async def events() -> AsyncIterator[bytes]:
         try:
             images = await svc.wait(ticket, None)
             parts = await svc.encode(images, plan.entry.id)
-            yield sse(reply(plan, parts, response_id))
+            yield sse(reply(plan, await compose(plan, images, parts, panels, svc.text), response_id))
         except ApiError as exc:
             yield sse(wire.error_body(exc))
         finally:
             ticket.cancel()  # no-op once done; drops the work if the client left mid-stream
 
-    headers = {"cache-control": "no-cache"}
     return StreamingResponse(events(), media_type="text/event-stream", headers=headers)
 
 

@@ -22,16 +22,12 @@ from plantain.errors import ApiError
 from plantain.imaging.encode import encode_png
 from plantain.protocol.gemini import image_part
 from plantain.settings import Settings
+from plantain.text.base import TextBackend
+from plantain.text.factory import make_text_backend
 
 
 class ClientGone(Exception):
     """The client disconnected; its work was dropped."""
-
-
-@dataclass
-class Outcome:
-    parts: list[dict[str, object]]  # one image part per candidate, base64 already done
-    batch_size: int
 
 
 @dataclass
@@ -41,8 +37,10 @@ class Service:
     backends: BackendRegistry
     engine: Engine = field(init=False)
     pool: ThreadPoolExecutor = field(init=False)
+    text: TextBackend = field(init=False)
 
     def __post_init__(self) -> None:
+        self.text = make_text_backend(self.settings)
         self.engine = Engine(self.settings.max_wait_ms / 1000, self.settings.max_queue)
         self.pool = ThreadPoolExecutor(self.settings.encode_workers, thread_name_prefix="plantain-encode")
 
@@ -96,11 +94,6 @@ class Service:
             return image_part(png, "image/png", self.signature(png, model_id))
 
         return list(await asyncio.gather(*(loop.run_in_executor(self.pool, one, im) for im in images)))
-
-    async def run(self, plan: Plan, request: Request, priority: Priority) -> Outcome:
-        ticket = await self.submit(plan, priority, self.deadline(request))
-        images = await self.wait(ticket, request)
-        return Outcome(await self.encode(images, plan.entry.id), ticket.batch_size)
 
     def signature(self, png: bytes, model_id: str) -> bytes:
         """A thoughtSignature: HMAC of the image and the model, so a returning image can be told ours."""

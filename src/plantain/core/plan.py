@@ -13,6 +13,7 @@ from plantain.core.sizes import ASPECT_RATIOS, SIZE_ALIASES, SIZE_TIERS, closest
 from plantain.core.tokens import text_tokens
 from plantain.errors import ApiError, invalid_argument
 from plantain.imaging.decode import ACCEPTED_FORMATS, decode_image
+from plantain.mini.edits import is_edit_instruction
 
 ACCEPTED_MIME_TYPES = frozenset(ACCEPTED_FORMATS.values())
 
@@ -30,13 +31,25 @@ class PromptTokens:
 @dataclass
 class Plan:
     entry: ModelEntry
-    jobs: list[ImageJob]
+    jobs: list[ImageJob]  # empty for a text-only answer
     tier: str
     aspect_ratio: str
     width: int
     height: int
     prompt_tokens: PromptTokens
     is_edit: bool
+    prompt: str = ""
+    modalities: frozenset[str] = frozenset({"TEXT", "IMAGE"})
+    candidate_count: int = 1
+    seed: int = 0
+
+    @property
+    def text_only(self) -> bool:
+        return "IMAGE" not in self.modalities
+
+    @property
+    def with_text(self) -> bool:
+        return "TEXT" in self.modalities
 
     @property
     def image_output_tokens(self) -> int:
@@ -71,11 +84,8 @@ def _tier(entry: ModelEntry, requested: str | None) -> str:
 
 
 def plan_generation(entry: ModelEntry, request: GenerationRequest, max_pixels: int) -> Plan:
-    if "IMAGE" not in request.modalities:
-        raise invalid_argument(
-            f"models/{entry.id} answers with images: responseModalities must include IMAGE "
-            f"(got {', '.join(sorted(request.modalities)) or 'none'})"
-        )
+    if not request.modalities & {"TEXT", "IMAGE"}:
+        raise invalid_argument("responseModalities must include TEXT or IMAGE")
     tier = _tier(entry, request.image_size)
     if request.aspect_ratio is not None and request.aspect_ratio not in ASPECT_RATIOS:
         raise invalid_argument(
@@ -110,6 +120,11 @@ def plan_generation(entry: ModelEntry, request: GenerationRequest, max_pixels: i
     if not prompt:
         raise invalid_argument("the request has no text: say what to draw or how to edit the image")
     images = [decode_image(im.data, max_pixels, what=f"the image at {im.where}") for im in inputs]
+    if not images and "IMAGE" in request.modalities and entry.family == "mini" and is_edit_instruction(prompt):
+        raise invalid_argument(
+            f'"{prompt}" is an edit instruction, but the conversation holds no image to edit: '
+            "send the image as an inlineData part, or describe a new picture"
+        )
     # The image to edit is the last one of the conversation; earlier ones are references.
     ordered = [images[-1], *images[:-1]] if images else []
     ratio = request.aspect_ratio or (closest_ratio(*images[-1].size, entry.aspect_ratios) if images else "1:1")
@@ -119,7 +134,22 @@ def plan_generation(entry: ModelEntry, request: GenerationRequest, max_pixels: i
         ImageJob(prompt=prompt, seed=s, width=width, height=height, images=list(ordered))
         for s in candidate_seeds(seed, request.candidate_count)
     ]
-    return Plan(entry, jobs, tier, ratio, width, height, tokens, bool(images))
+    if "IMAGE" not in request.modalities:
+        jobs = []
+    return Plan(
+        entry,
+        jobs,
+        tier,
+        ratio,
+        width,
+        height,
+        tokens,
+        bool(images),
+        prompt=prompt,
+        modalities=request.modalities,
+        candidate_count=request.candidate_count,
+        seed=seed,
+    )
 
 
 def _instruction(request: GenerationRequest) -> str:

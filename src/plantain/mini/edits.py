@@ -134,3 +134,8 @@ def apply_edit(scene: Scene, edit: EditSpec, rng: np.random.Generator | None = N
             raise EditError(f"the {POSITIONS[edit.cell]} is already taken")
         return scene.replace(old, Obj(edit.cell, old.shape, old.colour, old.size))
     raise ValueError(f"unknown edit kind {edit.kind!r}")
+
+
+def is_edit_instruction(text: str) -> bool:
+    """Whether the text only makes sense applied to an image: an edit, or a re-render request."""
+    return parse_edit(text) is not None or normalise(text) in RERENDER_INSTRUCTIONS

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from plantain.mini.world import BACKGROUNDS, COLOURS, NUMBERS, POSITIONS, RELATIONS, SHAPES, SIZES
+from plantain.mini.world import BACKGROUNDS, COLOURS, NUMBERS, POSITIONS, RELATIONS, SHAPES, SIZES, Scene
 
 
 @dataclass(frozen=True)
@@ -110,3 +110,15 @@ def parse_prompt(text: str) -> PromptSpec | None:
             return None  # a relation is between two objects of different kinds
         return PromptSpec("relation", (a, b), relation=_REL_BY_TEXT[m["rel"]], background=m["bg"])
     return None
+
+
+def describe_scene(scene: Scene) -> str:
+    """A sentence for a scene, as the built-in text backend writes under an image."""
+    bg = f"on a {scene.background} background"
+    things = [f"a {o.size} {o.colour} {o.shape} at the {POSITIONS[o.cell]}" for o in scene.objects]
+    if not things:
+        return f"An empty picture {bg}."
+    if len(things) == 1:
+        return f"{things[0][0].upper()}{things[0][1:]} {bg}."
+    listed = ", ".join(things[:-1]) + f" and {things[-1]}"
+    return f"{NUMBERS.get(len(things), str(len(things))).capitalize()} objects {bg}: {listed}."

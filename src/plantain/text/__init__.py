@@ -1,0 +1,1 @@
+"""Text parts of answers: what accompanies an image, text-only replies, and storyboard plans."""

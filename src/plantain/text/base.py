@@ -1,0 +1,42 @@
+"""The text backend contract: every way of writing an answer's text implements it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from PIL import Image
+
+
+class TextBackendError(RuntimeError):
+    """The text backend could not answer (unreachable, bad reply)."""
+
+
+@dataclass(frozen=True)
+class Message:
+    role: str  # "system", "user" or "assistant"
+    text: str
+
+
+@dataclass(frozen=True)
+class Panel:
+    """One panel of an interleaved answer: its caption, and the prompt its image is drawn from."""
+
+    caption: str
+    prompt: str
+
+
+class TextBackend(Protocol):
+    name: str
+
+    def caption(self, prompt: str, image: Image.Image, family: str) -> str:
+        """One or two sentences that go with an image made from `prompt`."""
+        ...
+
+    def reply(self, messages: list[Message], family: str) -> str:
+        """A text-only answer to a conversation (responseModalities without IMAGE)."""
+        ...
+
+    def plan_panels(self, prompt: str, count: int, family: str) -> list[Panel] | None:
+        """`count` panels for a request that asks for several images, or None if it cannot plan."""
+        ...

@@ -1,4 +1,5 @@
-"""Tiny random-weight copies of real pipeline families, built from configs alone (no download).
+"""Tiny random-weight copies of real pipeline families (SANA, FLUX.2 klein, FLUX.1 Kontext), built
+from configs alone (no download).
 
 Each builder saves a complete diffusers folder with `save_pretrained`, so the server loads it with
 `from_pretrained` exactly as it loads a real checkpoint. Tokenizers are built from a byte-level
@@ -12,14 +13,30 @@ from pathlib import Path
 import torch
 from diffusers import (
     AutoencoderDC,
+    AutoencoderKL,
     AutoencoderKLFlux2,
     FlowMatchEulerDiscreteScheduler,
     Flux2KleinPipeline,
     Flux2Transformer2DModel,
+    FluxKontextPipeline,
+    FluxTransformer2DModel,
     SanaPipeline,
     SanaTransformer2DModel,
 )
-from transformers import Gemma2Config, Gemma2Model, GemmaTokenizer, Qwen2Tokenizer, Qwen3Config, Qwen3ForCausalLM
+from transformers import (
+    CLIPTextConfig,
+    CLIPTextModel,
+    CLIPTokenizer,
+    Gemma2Config,
+    Gemma2Model,
+    GemmaTokenizer,
+    Qwen2Tokenizer,
+    Qwen3Config,
+    Qwen3ForCausalLM,
+    T5Config,
+    T5EncoderModel,
+    T5TokenizerFast,
+)
 from transformers.convert_slow_tokenizer import bytes_to_unicode
 
 BYTE_SYMBOLS = list(bytes_to_unicode().values())
@@ -87,6 +104,41 @@ def build_klein(folder: Path) -> Path:
     pipe = Flux2KleinPipeline(
         scheduler=FlowMatchEulerDiscreteScheduler(), text_encoder=text_encoder, tokenizer=tokenizer,
         transformer=transformer, vae=vae,
+    )  # fmt: skip
+    pipe.save_pretrained(folder)
+    return folder
+
+
+def build_kontext(folder: Path) -> Path:
+    """FLUX.1 Kontext: CLIP and T5 encoders, a FLUX transformer and a one-block VAE."""
+    torch.manual_seed(0)
+    specials = ["<|startoftext|>", "<|endoftext|>"]
+    clip_vocab = {t: i for i, t in enumerate([*BYTE_SYMBOLS, *(b + "</w>" for b in BYTE_SYMBOLS), *specials])}
+    tokenizer = CLIPTokenizer(vocab=clip_vocab, merges=[], model_max_length=77)
+    text_encoder = CLIPTextModel(
+        CLIPTextConfig(
+            hidden_size=8, intermediate_size=16, num_attention_heads=2, num_hidden_layers=1,
+            vocab_size=len(tokenizer), projection_dim=8, max_position_embeddings=77,
+        )
+    )  # fmt: skip
+    pieces = [("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0)] + [(c, -1.0) for c in "abcdefghijklmnopqrstuvwxyz▁"]
+    tokenizer_2 = T5TokenizerFast(vocab=pieces, extra_ids=0, model_max_length=512)
+    text_encoder_2 = T5EncoderModel(
+        T5Config(d_model=8, d_ff=16, d_kv=4, num_heads=2, num_layers=1, vocab_size=len(tokenizer_2))
+    )
+    transformer = FluxTransformer2DModel(
+        patch_size=1, in_channels=4, num_layers=1, num_single_layers=1, attention_head_dim=16,
+        num_attention_heads=2, joint_attention_dim=8, pooled_projection_dim=8, axes_dims_rope=[4, 4, 8],
+    )  # fmt: skip
+    vae = AutoencoderKL(
+        sample_size=32, in_channels=3, out_channels=3, down_block_types=("DownEncoderBlock2D",),
+        up_block_types=("UpDecoderBlock2D",), block_out_channels=(4,), layers_per_block=1, latent_channels=1,
+        norm_num_groups=1, use_quant_conv=False, use_post_quant_conv=False, shift_factor=0.0609,
+        scaling_factor=1.5035,
+    )  # fmt: skip
+    pipe = FluxKontextPipeline(
+        scheduler=FlowMatchEulerDiscreteScheduler(), vae=vae, text_encoder=text_encoder, tokenizer=tokenizer,
+        text_encoder_2=text_encoder_2, tokenizer_2=tokenizer_2, transformer=transformer,
     )  # fmt: skip
     pipe.save_pretrained(folder)
     return folder

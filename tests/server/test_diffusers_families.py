@@ -1,4 +1,4 @@
-"""Real pipeline families (SANA, FLUX.2 klein) as tiny random-weight copies saved to a folder and
+"""Real pipeline families (SANA, FLUX.2 klein, FLUX.1 Kontext) as tiny random-weight copies saved to a folder and
 served through a catalog that points at it: the same from_pretrained path as real checkpoints."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from google.genai import errors, types
 from PIL import Image
 
 from tests.server.conftest import API_KEY, running_server
-from tests.tiny_pipelines import build_klein, build_sana
+from tests.tiny_pipelines import build_klein, build_kontext, build_sana
 
 CATALOG = """
 [models."tiny-sana"]
@@ -43,15 +43,30 @@ call_options = {{ text_encoder_out_layers = [1] }}
 [models."tiny-klein".prices]
 input_per_million_tokens = 0.0
 output_per_million_tokens = 0.0
+
+[models."tiny-kontext"]
+display_name = "tiny FLUX.1 Kontext"
+family = "flux-kontext"
+checkpoint = "{kontext}"
+licence = "test weights"
+sizes = ["1K"]
+can_edit = true
+max_input_images = 1
+steps = 2
+max_render_side = 64
+call_options = {{ max_sequence_length = 32 }}
+[models."tiny-kontext".prices]
+input_per_million_tokens = 0.0
+output_per_million_tokens = 0.0
 """
 
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[genai.Client]:
     root = tmp_path_factory.mktemp("tiny")
-    sana, klein = build_sana(root / "sana"), build_klein(root / "klein")
+    sana, klein, kontext = build_sana(root / "sana"), build_klein(root / "klein"), build_kontext(root / "kontext")
     catalog = root / "catalog.toml"
-    catalog.write_text(CATALOG.format(sana=sana, klein=klein))
+    catalog.write_text(CATALOG.format(sana=sana, klein=klein, kontext=kontext))
     env = {"PLANTAIN_CATALOG": str(catalog), "HF_HUB_OFFLINE": "1"}
     with running_server(env, log=root / "server.log") as base:
         yield genai.Client(api_key=API_KEY, http_options=types.HttpOptions(base_url=base))
@@ -97,6 +112,20 @@ def test_klein_generates_and_edits(client: genai.Client) -> None:
     )  # type: ignore[index,union-attr]
 
 
+def test_kontext_edits_at_the_input_ratio_and_keeps_its_limit(client: genai.Client) -> None:
+    buf = io.BytesIO()
+    Image.new("RGB", (640, 480), (200, 30, 30)).save(buf, format="PNG")
+    photo = types.Part.from_bytes(data=buf.getvalue(), mime_type="image/png")
+    cfg = types.GenerateContentConfig(response_modalities=["IMAGE"], seed=4)
+    edited = client.models.generate_content(model="tiny-kontext", contents=[photo, "make it blue"], config=cfg)
+    assert only_image(edited).size == (1200, 896)  # 4:3, the supported ratio closest to 640x480
+    again = client.models.generate_content(model="tiny-kontext", contents=[photo, "make it blue"], config=cfg)
+    assert only_image(again).tobytes() == only_image(edited).tobytes()
+    with pytest.raises(errors.ClientError) as info:
+        client.models.generate_content(model="tiny-kontext", contents=[photo, photo, "make it blue"], config=cfg)
+    assert info.value.code == 400 and "takes at most 1" in (info.value.message or "")
+
+
 def test_a_model_that_cannot_edit_refuses_images(client: genai.Client) -> None:
     buf = io.BytesIO()
     Image.new("RGB", (64, 64)).save(buf, format="PNG")
@@ -109,4 +138,4 @@ def test_a_model_that_cannot_edit_refuses_images(client: genai.Client) -> None:
 
 def test_models_carry_their_licence(client: genai.Client, tmp_path: Path) -> None:
     names = [m.name for m in client.models.list()]
-    assert names == ["models/tiny-sana", "models/tiny-klein"]
+    assert names == ["models/tiny-sana", "models/tiny-klein", "models/tiny-kontext"]

@@ -134,13 +134,22 @@ class DiffusersBackend:
         }
         if not self.family.fixed_native:
             kwargs.update(height=height, width=width, output_type="pil")
+        if self.family.area_argument:
+            kwargs[self.family.area_argument] = width * height
         if edit:
             assert self.family.edit_argument is not None
+
+            def fit(im: Image.Image) -> Image.Image:
+                if not self.family.resize_inputs or im.size == (width, height):
+                    return im
+                return im.convert("RGB").resize((width, height), Image.Resampling.LANCZOS)
+
             if self.family.batch_edits:
-                kwargs[self.family.edit_argument] = [job.images[0] for job in jobs]
+                kwargs[self.family.edit_argument] = [fit(job.images[0]) for job in jobs]
             else:
                 (job,) = jobs
-                kwargs[self.family.edit_argument] = job.images if len(job.images) > 1 else job.images[0]
+                inputs = [fit(im) for im in job.images]
+                kwargs[self.family.edit_argument] = inputs if len(inputs) > 1 else inputs[0]
         elif self.family.fixed_native:
             kwargs["image"] = None
         self.pipe._interrupt = False

@@ -24,6 +24,10 @@ class Family:
     fixed_native: bool = False
     # How a rendered image is brought to the served size.
     resample: str = "lanczos"
+    # The call argument that caps the pixel area (pipelines that rescale height x width to it).
+    area_argument: str | None = None
+    # Input images are resized to the render size first (pipelines told not to pick their own).
+    resize_inputs: bool = False
 
 
 FAMILIES: dict[str, Family] = {
@@ -34,7 +38,19 @@ FAMILIES: dict[str, Family] = {
         Family("sana", "SanaPipeline", None, False, 32, 20, 4.5, {"use_resolution_binning": False}),
         Family("sana-sprint", "SanaSprintPipeline", None, False, 32, 2, 4.5, {"use_resolution_binning": False}),
         Family("flux2-klein", "Flux2KleinPipeline", "image", False, 16, 4, 1.0),
-        Family("flux-kontext", "FluxKontextPipeline", "image", False, 16, 28, 2.5),
+        # Kontext would snap the input to its own preferred sizes and the output to 1024x1024's area.
+        Family(
+            "flux-kontext",
+            "FluxKontextPipeline",
+            "image",
+            False,
+            16,
+            28,
+            2.5,
+            {"_auto_resize": False},
+            area_argument="max_area",
+            resize_inputs=True,
+        ),
         Family("qwen-image", "QwenImagePipeline", None, False, 16, 30, 4.0),
         Family("qwen-image-edit", "QwenImageEditPlusPipeline", "image", False, 16, 40, 4.0),
         Family("z-image", "ZImagePipeline", None, False, 16, 8, 0.0),

@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import anyio
@@ -28,8 +28,6 @@ from plantain.text.storyboard import panel_count
 class Answer:
     candidates: list[list[dict[str, Any]]]  # the parts of each candidate
     text_tokens: int = 0
-    batch_size: int = 0
-    panels: list[Panel] | None = field(default=None)
 
 
 def messages_of(request: GenerationRequest) -> list[Message]:
@@ -88,7 +86,7 @@ async def compose(
         parts: list[dict[str, Any]] = []
         for panel, part in zip(panels, image_parts, strict=True):
             parts += [text_part(panel.caption), part]
-        return Answer([parts], sum(text_tokens(p.caption) for p in panels), panels=panels)
+        return Answer([parts], sum(text_tokens(p.caption) for p in panels))
     if not plan.with_text:
         return Answer([[part] for part in image_parts])
     captions: list[str] = []

@@ -12,7 +12,7 @@ from plantain.backends.diffusers_backend import DiffusersBackend
 from plantain.core.generation import run_jobs
 from plantain.core.jobs import ImageJob
 from plantain.mini.detect import detect
-from plantain.mini.edits import edit_text
+from plantain.mini.edits import EditSpec, edit_text
 from plantain.mini.grammar import prompt_text
 from plantain.mini.heldout import eval_edits, eval_prompts
 from plantain.mini.pipeline import WEIGHTS_DIR, MiniPipeline
@@ -69,16 +69,25 @@ def test_held_out_edits_are_scored(backend: DiffusersBackend) -> None:
     assert len(scores) == 20
 
 
-def test_the_edit_source_shapes_the_output(backend: DiffusersBackend) -> None:
+def test_an_edit_takes_and_the_rest_stays(backend: DiffusersBackend) -> None:
     source = Scene("white", (Obj(3, "circle", "red", "large"), Obj(8, "square", "green", "small")))
     served_source = render_image(source).resize((1024, 1024))
-    jobs = [ImageJob("make the circle blue", seed, images=[served_source]) for seed in range(8)]
+    edit = EditSpec("recolour", shape="circle", new_colour="blue")
+    jobs = [ImageJob(edit_text(edit), seed, images=[served_source]) for seed in range(8)]
     edited = run_jobs(backend, jobs)
     assert all(image.size == (1024, 1024) for image in edited)
-    kept = [any(o.cell == 3 for o in detect(image).objects) for image in edited]
-    assert sum(kept) >= 6  # the object of the source stays where it was
-    alone = run_jobs(backend, [ImageJob("make the circle blue", seed) for seed in range(8)])
-    assert all(a.tobytes() != b.tobytes() for a, b in zip(edited, alone, strict=True))
+    scenes = [detect(image) for image in edited]
+    # The square the instruction does not name stays exactly as it was, and the background too...
+    assert sum(Obj(8, "square", "green", "small") in s.objects and s.background == "white" for s in scenes) >= 7
+    # ...and the named circle does not stay red. (That it turns blue rather than vanishing is not yet
+    # reliable for this model: bench/mini_eval.py measures edits, docs/mini-model.md reports them.)
+    assert sum(Obj(3, "circle", "red", "large") not in s.objects for s in scenes) >= 7, scenes
+
+
+def test_a_rerender_instruction_keeps_the_picture(backend: DiffusersBackend) -> None:
+    source = Scene("beige", (Obj(1, "triangle", "pink", "large"), Obj(6, "diamond", "cyan", "small")))
+    jobs = [ImageJob("render this at 4K", seed, images=[render_image(source)]) for seed in range(4)]
+    assert [detect(image) for image in run_jobs(backend, jobs)] == [source] * 4
 
 
 def test_seeds_are_exact_and_batching_does_not_change_results(backend: DiffusersBackend) -> None:

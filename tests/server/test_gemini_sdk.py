@@ -57,8 +57,11 @@ def test_generate_content_draws_the_prompt(client: genai.Client) -> None:
     assert r.candidates[0].finish_reason == types.FinishReason.STOP  # type: ignore[index]
     assert r.candidates[0].content.role == "model"  # type: ignore[index,union-attr]
     usage = r.usage_metadata
-    assert usage is not None and usage.candidates_token_count == 1120
-    assert usage.total_token_count == usage.prompt_token_count + 1120  # type: ignore[operator]
+    assert usage is not None and usage.candidates_tokens_details is not None
+    out = {d.modality: d.token_count for d in usage.candidates_tokens_details}
+    assert out[types.MediaModality.IMAGE] == 1120 and out[types.MediaModality.TEXT] > 0  # the image and its text
+    assert usage.candidates_token_count == 1120 + out[types.MediaModality.TEXT]  # type: ignore[operator]
+    assert usage.total_token_count == usage.prompt_token_count + usage.candidates_token_count  # type: ignore[operator]
     assert usage.prompt_tokens_details[0].modality == types.MediaModality.TEXT  # type: ignore[index]
 
 
@@ -83,7 +86,8 @@ def test_seed_gives_the_same_bytes_and_candidates_differ(client: genai.Client) -
             model="plantain-mini", contents="three green triangles", config=config(seed=42, candidate_count=2)
         )
         assert [c.index for c in r.candidates or []] == [0, 1]
-        assert r.usage_metadata.candidates_token_count == 2 * 1120  # type: ignore[union-attr]
+        details = r.usage_metadata.candidates_tokens_details  # type: ignore[union-attr]
+        assert {d.modality: d.token_count for d in details or []}[types.MediaModality.IMAGE] == 2 * 1120
         return [image_bytes(c) for c in r.candidates or []]
 
     first, second = once(), once()

@@ -170,7 +170,8 @@ async def stream_generate_content(request: Request, svc: Service, model: str) ->
     headers = {"cache-control": "no-cache"}
     if plan.text_only:
         answer = await text_only(plan, core_req, svc.text)
-        return StreamingResponse(iter([sse(reply(plan, answer, response_id))]), media_type="text/event-stream")
+        events_once = iter([sse(reply(plan, answer, response_id))])
+        return StreamingResponse(events_once, media_type="text/event-stream", headers=headers)
     panels = await plan_panels(plan, svc.text)
     ticket = await svc.submit(plan, priority_of(request), svc.deadline(request))
 

@@ -130,12 +130,15 @@ def plan_generation(entry: ModelEntry, request: GenerationRequest, max_pixels: i
     ratio = request.aspect_ratio or (closest_ratio(*images[-1].size, entry.aspect_ratios) if images else "1:1")
     width, height = pixel_size(ratio, tier)
     seed = request.seed if request.seed is not None else secrets.randbelow(2**31)
-    jobs = [
-        ImageJob(prompt=prompt, seed=s, width=width, height=height, images=list(ordered))
-        for s in candidate_seeds(seed, request.candidate_count)
-    ]
-    if "IMAGE" not in request.modalities:
-        jobs = []
+    # A text-only answer draws nothing.
+    jobs = (
+        [
+            ImageJob(prompt=prompt, seed=s, width=width, height=height, images=list(ordered))
+            for s in candidate_seeds(seed, request.candidate_count)
+        ]
+        if "IMAGE" in request.modalities
+        else []
+    )
     return Plan(
         entry,
         jobs,

@@ -162,9 +162,9 @@ class MiniPipeline(DiffusionPipeline):
             )[0].float()
             if self.config.prediction == "residual":
                 # x0 = source + residual; the velocity of the straight path through x0 is (x - x0) / sigma.
-                sigma = self.scheduler.sigmas[i].to(device)
-                x0 = (torch.cat([cond, cond]) if use_cfg else cond) + v
-                v = ((torch.cat([latents, latents]) if use_cfg else latents) - x0) / sigma
+                # x holds the noisy image and the source (twice over under guidance): read both from it.
+                x0 = x[:, 3:6].float() + v
+                v = (x[:, :3].float() - x0) / self.scheduler.sigmas[i].to(device)
             if use_cfg:
                 v_cond, v_uncond = v.chunk(2)
                 v = v_uncond + guidance_scale * (v_cond - v_uncond)

@@ -49,7 +49,6 @@ class Recipe:
     ema_decay: float = 0.999
     edit_fraction: float = 0.4
     uncond_fraction: float = 0.1
-    edit_weight: float = 1.0  # extra loss weight on the pixels an edit changes
     rerender_fraction: float = 0.05  # of edit samples: "render this at 4k" and the like, source = target
     prediction: str = "residual"  # what the UNet outputs: "velocity", or "residual" (clean image - source)
     prompt_pool: int = 24000
@@ -135,8 +134,8 @@ class Batches:
         self.prompts = list(specs.items())
         self.bank = TextBank([""] + [t for t, _ in self.prompts] + all_edit_instructions(), device=device)
 
-    def next(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(target, source, token states, mask, changed): changed marks the pixels an edit changes."""
+    def next(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(target, source, token states, mask)."""
         r, rng = self.r, self.rng
         targets, sources, texts = [], [], []
         blank = np.zeros((r.resolution, r.resolution, 3), dtype=np.uint8)
@@ -166,9 +165,7 @@ class Batches:
         src_t = to_tensor(sources)
         is_blank = torch.tensor([s is blank for s in sources])
         src_t[is_blank] = 0.0
-        tgt_t = to_tensor(targets)
-        changed = ((tgt_t - src_t).abs().sum(1, keepdim=True) > 0) & ~is_blank.view(-1, 1, 1, 1)
-        return tgt_t, src_t, states, mask, changed
+        return to_tensor(targets), src_t, states, mask
 
 
 def lr_at(step: int, r: Recipe) -> float:
@@ -201,14 +198,13 @@ def train(recipe: Recipe, out: Path, log_path: Path, threads: int, checkpoint_ev
     bar = tqdm(range(recipe.steps), desc="training", unit="step")
     running = None
     for step in bar:
+        target, source, states, mask = batches.next()
         # Noise is drawn on the CPU whatever the device, so a seed means the same data everywhere.
-        target, source, states, mask, changed = batches.next()
         noise = torch.randn_like(target)
         # Logit-normal noise levels (rectified flow): most samples near the middle of the path.
         sigma = torch.sigmoid(torch.randn(target.shape[0]))
-        weight = 1 + (recipe.edit_weight - 1) * changed.float()
-        target, source, states, mask, noise, sigma, weight = (
-            t.to(device) for t in (target, source, states, mask, noise, sigma, weight)
+        target, source, states, mask, noise, sigma = (
+            t.to(device) for t in (target, source, states, mask, noise, sigma)
         )
         s = sigma.view(-1, 1, 1, 1)
         noisy = (1 - s) * target + s * noise
@@ -227,9 +223,9 @@ def train(recipe: Recipe, out: Path, log_path: Path, threads: int, checkpoint_ev
             # The same objective as velocity prediction (velocity error = clean-image error / sigma),
             # with sigma floored so the rare near-clean samples do not dominate a batch.
             x0_err = (source + pred.float() - target) / s.clamp(min=0.05)
-            loss = (x0_err.pow(2) * weight).mean()
+            loss = x0_err.pow(2).mean()
         else:
-            loss = ((pred.float() - (noise - target)).pow(2) * weight).mean()
+            loss = torch.nn.functional.mse_loss(pred.float(), noise - target)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

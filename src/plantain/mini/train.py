@@ -50,7 +50,8 @@ class Recipe:
     edit_fraction: float = 0.4
     uncond_fraction: float = 0.1
     rerender_fraction: float = 0.05  # of edit samples: "render this at 4k" and the like, source = target
-    prediction: str = "residual"  # what the UNet outputs: "velocity", or "residual" (clean image - source)
+    # What the UNet outputs (pipeline.PREDICTIONS): velocity when generating, clean image - source when editing.
+    prediction: str = "edit-residual"
     prompt_pool: int = 24000
     resolution: int = 32
     channels: tuple[int, ...] = (32, 64, 128)
@@ -134,8 +135,8 @@ class Batches:
         self.prompts = list(specs.items())
         self.bank = TextBank([""] + [t for t, _ in self.prompts] + all_edit_instructions(), device=device)
 
-    def next(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(target, source, token states, mask)."""
+    def next(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(target, source, token states, mask, editing)."""
         r, rng = self.r, self.rng
         targets, sources, texts = [], [], []
         blank = np.zeros((r.resolution, r.resolution, 3), dtype=np.uint8)
@@ -165,7 +166,7 @@ class Batches:
         src_t = to_tensor(sources)
         is_blank = torch.tensor([s is blank for s in sources])
         src_t[is_blank] = 0.0
-        return to_tensor(targets), src_t, states, mask
+        return to_tensor(targets), src_t, states, mask, ~is_blank
 
 
 def lr_at(step: int, r: Recipe) -> float:
@@ -198,13 +199,13 @@ def train(recipe: Recipe, out: Path, log_path: Path, threads: int, checkpoint_ev
     bar = tqdm(range(recipe.steps), desc="training", unit="step")
     running = None
     for step in bar:
-        target, source, states, mask = batches.next()
+        target, source, states, mask, editing = batches.next()
         # Noise is drawn on the CPU whatever the device, so a seed means the same data everywhere.
         noise = torch.randn_like(target)
         # Logit-normal noise levels (rectified flow): most samples near the middle of the path.
         sigma = torch.sigmoid(torch.randn(target.shape[0]))
-        target, source, states, mask, noise, sigma = (
-            t.to(device) for t in (target, source, states, mask, noise, sigma)
+        target, source, states, mask, editing, noise, sigma = (
+            t.to(device) for t in (target, source, states, mask, editing, noise, sigma)
         )
         s = sigma.view(-1, 1, 1, 1)
         noisy = (1 - s) * target + s * noise
@@ -219,13 +220,18 @@ def train(recipe: Recipe, out: Path, log_path: Path, threads: int, checkpoint_ev
                 class_labels=pool_states(states, mask),
                 return_dict=False,
             )[0]
+        pred = pred.float()
+        # Every sample's loss is its velocity error. Through a residual it is the clean-image error /
+        # sigma, with sigma floored so the rare near-clean samples do not dominate a batch.
+        v_err = pred - (noise - target)
+        x0_err = (source + pred - target) / s.clamp(min=0.05)
         if recipe.prediction == "residual":
-            # The same objective as velocity prediction (velocity error = clean-image error / sigma),
-            # with sigma floored so the rare near-clean samples do not dominate a batch.
-            x0_err = (source + pred.float() - target) / s.clamp(min=0.05)
-            loss = x0_err.pow(2).mean()
+            err = x0_err
+        elif recipe.prediction == "edit-residual":
+            err = torch.where(editing.view(-1, 1, 1, 1), x0_err, v_err)
         else:
-            loss = torch.nn.functional.mse_loss(pred.float(), noise - target)
+            err = v_err
+        loss = err.pow(2).mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

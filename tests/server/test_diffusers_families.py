@@ -3,6 +3,7 @@ served through a catalog that points at it: the same from_pretrained path as rea
 
 from __future__ import annotations
 
+import importlib.util
 import io
 from collections.abc import Iterator
 from pathlib import Path
@@ -58,6 +59,28 @@ call_options = {{ max_sequence_length = 32 }}
 [models."tiny-kontext".prices]
 input_per_million_tokens = 0.0
 output_per_million_tokens = 0.0
+
+[models."not-downloaded"]
+display_name = "a real repo id, not in the offline cache"
+family = "sana"
+checkpoint = "Efficient-Large-Model/Sana_Sprint_0.6B_1024px_diffusers"
+licence = "test weights"
+sizes = ["1K"]
+can_edit = false
+[models."not-downloaded".prices]
+input_per_million_tokens = 0.0
+output_per_million_tokens = 0.0
+
+[models."qwen-edit"]
+display_name = "Qwen-Image-Edit from a folder"
+family = "qwen-image-edit"
+checkpoint = "{root}/qwen-edit"
+licence = "test weights"
+sizes = ["1K"]
+can_edit = true
+[models."qwen-edit".prices]
+input_per_million_tokens = 0.0
+output_per_million_tokens = 0.0
 """
 
 
@@ -66,7 +89,7 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[genai.Client]:
     root = tmp_path_factory.mktemp("tiny")
     sana, klein, kontext = build_sana(root / "sana"), build_klein(root / "klein"), build_kontext(root / "kontext")
     catalog = root / "catalog.toml"
-    catalog.write_text(CATALOG.format(sana=sana, klein=klein, kontext=kontext))
+    catalog.write_text(CATALOG.format(sana=sana, klein=klein, kontext=kontext, root=root))
     env = {"PLANTAIN_CATALOG": str(catalog), "HF_HUB_OFFLINE": "1"}
     with running_server(env, log=root / "server.log") as base:
         yield genai.Client(api_key=API_KEY, http_options=types.HttpOptions(base_url=base))
@@ -136,6 +159,31 @@ def test_a_model_that_cannot_edit_refuses_images(client: genai.Client) -> None:
     assert info.value.code == 400 and "cannot edit" in (info.value.message or "")
 
 
+def test_a_model_that_cannot_load_is_unavailable_and_says_why(client: genai.Client) -> None:
+    with pytest.raises(errors.ServerError) as info:
+        client.models.generate_content(model="not-downloaded", contents="a lighthouse")
+    assert info.value.code == 503 and info.value.status == "UNAVAILABLE"
+    message = info.value.message or ""
+    assert "not-downloaded" in message and "Efficient-Large-Model/Sana_Sprint_0.6B_1024px_diffusers" in message
+    # The server stays up and the other models keep serving.
+    cfg = types.GenerateContentConfig(response_modalities=["IMAGE"])
+    served = client.models.generate_content(model="tiny-sana", contents="a lighthouse", config=cfg)
+    assert only_image(served).size == (1024, 1024)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("torchvision") is not None, reason="torchvision is installed")
+def test_a_family_missing_a_package_names_it(client: genai.Client) -> None:
+    with pytest.raises(errors.ServerError) as info:
+        client.models.generate_content(model="qwen-edit", contents="a lighthouse")
+    assert info.value.code == 503 and "needs the Python package torchvision" in (info.value.message or "")
+
+
 def test_models_carry_their_licence(client: genai.Client, tmp_path: Path) -> None:
     names = [m.name for m in client.models.list()]
-    assert names == ["models/tiny-sana", "models/tiny-klein", "models/tiny-kontext"]
+    assert names == [
+        "models/tiny-sana",
+        "models/tiny-klein",
+        "models/tiny-kontext",
+        "models/not-downloaded",
+        "models/qwen-edit",
+    ]

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import anyio
 from fastapi import Request
 
+from plantain.backends.base import BackendUnavailable
 from plantain.backends.registry import BackendRegistry
 from plantain.core.catalog import Catalog
 from plantain.core.plan import Plan
@@ -60,7 +61,10 @@ class Service:
 
     async def submit(self, plan: Plan, priority: Priority, deadline: float) -> Ticket:
         # Loading a model the first time is slow work too: off the loop.
-        backend = await anyio.to_thread.run_sync(self.backends.get, plan.entry)
+        try:
+            backend = await anyio.to_thread.run_sync(self.backends.get, plan.entry)
+        except BackendUnavailable as exc:
+            raise ApiError(503, "UNAVAILABLE", f"Model {plan.entry.id} is unavailable: {exc}") from exc
         queue = self.engine.queue_for(plan.entry.id, backend, plan.entry.max_batch)
         return queue.submit(plan.jobs, priority, deadline, asyncio.get_running_loop())
 

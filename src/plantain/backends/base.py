@@ -32,6 +32,10 @@ class Interrupted(Exception):
     """A step hook asked the backend to stop."""
 
 
+class BackendUnavailable(RuntimeError):
+    """A model cannot be loaded here: weights not on disk, a package missing. The message says which."""
+
+
 class Backend(Protocol):
     capabilities: Capabilities
 

@@ -3,6 +3,7 @@ and the built-in mini model through the same `from_pretrained` path."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from collections.abc import Sequence
 from itertools import groupby
@@ -12,7 +13,7 @@ from typing import Any
 import torch
 from PIL import Image
 
-from plantain.backends.base import Capabilities, Interrupted, StepHook
+from plantain.backends.base import BackendUnavailable, Capabilities, Interrupted, StepHook
 from plantain.backends.families import Family, family_of
 from plantain.core.catalog import ModelEntry
 from plantain.core.jobs import ImageJob
@@ -43,7 +44,16 @@ def quiet_libraries() -> None:
     transformers_logging.disable_progress_bar()
 
 
+def first_line(exc: BaseException, limit: int = 300) -> str:
+    text = str(exc).strip().splitlines()
+    return (text[0] if text else exc.__class__.__name__)[:limit]
+
+
 def load_pipeline(family: Family, checkpoint: str, pipeline_class: str | None, settings: Settings) -> Any:
+    """The pipeline for a checkpoint; BackendUnavailable (with the reason) when it cannot be loaded here."""
+    missing = [name for name in family.needs if importlib.util.find_spec(name) is None]
+    if missing:
+        raise BackendUnavailable(f"the {family.name} family needs the Python package {', '.join(missing)}")
     quiet_libraries()
     if settings.threads:
         torch.set_num_threads(settings.threads)
@@ -59,7 +69,10 @@ def load_pipeline(family: Family, checkpoint: str, pipeline_class: str | None, s
         cls = getattr(diffusers, pipeline_class or family.pipeline_class)
         local = Path(checkpoint).expanduser()
         source = str(local) if local.exists() else checkpoint
-        pipe = cls.from_pretrained(source, torch_dtype=dtype, local_files_only=offline(settings) or local.exists())
+        try:
+            pipe = cls.from_pretrained(source, torch_dtype=dtype, local_files_only=offline(settings) or local.exists())
+        except (OSError, ValueError) as exc:  # not downloaded and offline, no such repo, not a pipeline folder
+            raise BackendUnavailable(f"cannot load {checkpoint}: {first_line(exc)}") from exc
     pipe.to(device)
     pipe.set_progress_bar_config(disable=True)
     return pipe

@@ -28,6 +28,9 @@ class Family:
     area_argument: str | None = None
     # Input images are resized to the render size first (pipelines told not to pick their own).
     resize_inputs: bool = False
+    # Python packages the pipeline's components import beyond ours, checked before loading so a
+    # missing one is named instead of surfacing as an error deep inside transformers.
+    needs: tuple[str, ...] = ()
 
 
 FAMILIES: dict[str, Family] = {
@@ -52,7 +55,8 @@ FAMILIES: dict[str, Family] = {
             resize_inputs=True,
         ),
         Family("qwen-image", "QwenImagePipeline", None, False, 16, 30, 4.0),
-        Family("qwen-image-edit", "QwenImageEditPlusPipeline", "image", False, 16, 40, 4.0),
+        # Its Qwen2-VL processor carries a video processor, which transformers builds only with torchvision.
+        Family("qwen-image-edit", "QwenImageEditPlusPipeline", "image", False, 16, 40, 4.0, needs=("torchvision",)),
         Family("z-image", "ZImagePipeline", None, False, 16, 8, 0.0),
     )
 }

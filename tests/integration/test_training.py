@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
-from plantain.mini.pipeline import load_mini_pipeline
+import pytest
+import torch
+from PIL import Image
+
+from plantain.mini.pipeline import load_mini_pipeline, output_velocity
 from plantain.mini.train import Recipe, train
 
 TINY = Recipe(steps=3, batch_size=4, prompt_pool=48, channels=(8, 16, 16), heads=2, warmup=1)
@@ -29,3 +34,25 @@ def test_another_seed_other_weights(tmp_path: Path) -> None:
     other = Recipe(**{**TINY.__dict__, "seed": 1})
     train(other, tmp_path / "b", tmp_path / "b.csv", threads=1, checkpoint_every=0)
     assert weights(tmp_path / "a") != weights(tmp_path / "b")
+
+
+@pytest.mark.parametrize("prediction", ["velocity", "edit-residual"])
+def test_every_prediction_trains_and_loads(tmp_path: Path, prediction: str) -> None:
+    train(replace(TINY, prediction=prediction), tmp_path / "m", tmp_path / "m.csv", threads=1, checkpoint_every=0)
+    pipe = load_mini_pipeline(tmp_path / "m")
+    assert pipe.config.prediction == prediction
+    source = Image.new("RGB", (32, 32), (40, 80, 220))
+    out = pipe(["a red circle", "make it sharper"], image=[None, source], num_inference_steps=2).images
+    assert [im.size for im in out] == [(32, 32), (32, 32)]
+
+
+def test_residual_outputs_of_zero_copy_the_source_and_velocity_passes_through() -> None:
+    noisy, source, out = torch.randn(2, 3, 4, 4), torch.randn(2, 3, 4, 4), torch.randn(2, 3, 4, 4)
+    editing = torch.tensor([False, True])
+    v = output_velocity(torch.zeros_like(out), noisy, source, 0.5, "edit-residual", editing)
+    # An Euler step of the full remaining sigma lands exactly on the source for the edit sample.
+    assert torch.allclose(noisy[1] - 0.5 * v[1], source[1])
+    assert torch.equal(v[0], torch.zeros_like(v[0]))  # generating: the output is the velocity itself
+    assert torch.equal(output_velocity(out, noisy, source, 0.5, "velocity", editing), out)
+    both = output_velocity(out, noisy, source, 0.5, "residual", editing)
+    assert torch.allclose(both, (noisy - source - out) / 0.5)

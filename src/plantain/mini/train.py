@@ -31,7 +31,7 @@ from plantain.mini.heldout import (
     training_prompt_spec,
     training_scene,
 )
-from plantain.mini.pipeline import WEIGHTS_DIR, MiniPipeline, model_input, pool_states
+from plantain.mini.pipeline import PREDICTIONS, WEIGHTS_DIR, MiniPipeline, model_input, pool_states
 from plantain.mini.render import render
 from plantain.mini.sampling import random_edit_example, random_scene
 from plantain.mini.text_encoder import MAX_TOKENS, encode_texts, load_text_encoder
@@ -50,8 +50,9 @@ class Recipe:
     edit_fraction: float = 0.4
     uncond_fraction: float = 0.1
     rerender_fraction: float = 0.05  # of edit samples: "render this at 4k" and the like, source = target
-    # What the UNet outputs (pipeline.PREDICTIONS): velocity when generating, clean image - source when editing.
-    prediction: str = "edit-residual"
+    # What the UNet outputs (pipeline.PREDICTIONS): "residual" is clean image - source (docs/mini-model.md
+    # compares it with "velocity" and "edit-residual").
+    prediction: str = "residual"
     prompt_pool: int = 24000
     resolution: int = 32
     channels: tuple[int, ...] = (32, 64, 128)
@@ -261,9 +262,14 @@ def main(
     log: Annotated[Path, typer.Option(help="CSV loss log.")] = Path("bench/results/mini_train_log.csv"),
     checkpoint_every: Annotated[int, typer.Option(help="Also save EMA weights every N steps (0: never).")] = 0,
     device: Annotated[str, typer.Option(help="torch device: the shipped weights come from 'cpu'.")] = "cpu",
+    prediction: Annotated[
+        str, typer.Option(help="What the UNet outputs: residual (shipped), velocity or edit-residual.")
+    ] = Recipe.prediction,
 ) -> None:
     """Rebuild the built-in mini model's weights from a seed."""
-    recipe = Recipe(seed=seed, steps=steps, batch_size=batch_size)
+    if prediction not in PREDICTIONS:
+        raise typer.BadParameter(f"one of {', '.join(PREDICTIONS)}", param_hint="--prediction")
+    recipe = Recipe(seed=seed, steps=steps, batch_size=batch_size, prediction=prediction)
     train(recipe, out, log, threads, checkpoint_every, device)
 
 

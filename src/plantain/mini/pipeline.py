@@ -70,6 +70,19 @@ def model_input(noisy: torch.Tensor, source: torch.Tensor, in_channels: int) -> 
 PREDICTIONS = ("velocity", "residual", "edit-residual")
 
 
+def residual_samples(prediction: str, editing: torch.Tensor) -> torch.Tensor:
+    """(B, 1, 1, 1) bool: whose UNet output is a residual (clean image - source) rather than a velocity.
+
+    `editing` (B,) marks edit samples. Sampling and the training loss both follow this one choice."""
+    if prediction == "velocity":
+        chosen = torch.zeros_like(editing)
+    elif prediction == "residual":
+        chosen = torch.ones_like(editing)
+    else:
+        chosen = editing
+    return chosen.view(-1, 1, 1, 1)
+
+
 def output_velocity(
     output: torch.Tensor,
     noisy: torch.Tensor,
@@ -79,13 +92,9 @@ def output_velocity(
     editing: torch.Tensor,
 ) -> torch.Tensor:
     """The flow velocity for the Euler step from the UNet's output; `editing` (B,) marks edit samples."""
-    if prediction == "velocity":
-        return output
     # x0 = source + residual; the velocity of the straight path through x0 is (x - x0) / sigma.
     through_x0 = (noisy - (source + output)) / sigma
-    if prediction == "residual":
-        return through_x0
-    return torch.where(editing.view(-1, 1, 1, 1), through_x0, output)
+    return torch.where(residual_samples(prediction, editing), through_x0, output)
 
 
 def tensor_to_uint8(x: torch.Tensor) -> np.ndarray:

@@ -31,7 +31,14 @@ from plantain.mini.heldout import (
     training_prompt_spec,
     training_scene,
 )
-from plantain.mini.pipeline import PREDICTIONS, WEIGHTS_DIR, MiniPipeline, model_input, pool_states
+from plantain.mini.pipeline import (
+    PREDICTIONS,
+    WEIGHTS_DIR,
+    MiniPipeline,
+    model_input,
+    pool_states,
+    residual_samples,
+)
 from plantain.mini.render import render
 from plantain.mini.sampling import random_edit_example, random_scene
 from plantain.mini.text_encoder import MAX_TOKENS, encode_texts, load_text_encoder
@@ -226,13 +233,7 @@ def train(recipe: Recipe, out: Path, log_path: Path, threads: int, checkpoint_ev
         # sigma, with sigma floored so the rare near-clean samples do not dominate a batch.
         v_err = pred - (noise - target)
         x0_err = (source + pred - target) / s.clamp(min=0.05)
-        if recipe.prediction == "residual":
-            err = x0_err
-        elif recipe.prediction == "edit-residual":
-            err = torch.where(editing.view(-1, 1, 1, 1), x0_err, v_err)
-        else:
-            err = v_err
-        loss = err.pow(2).mean()
+        loss = torch.where(residual_samples(recipe.prediction, editing), x0_err, v_err).pow(2).mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

@@ -13,8 +13,9 @@ import json
 import sys
 import time
 from collections import defaultdict
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import torch
 import typer
@@ -72,21 +73,48 @@ def sample_grid(images: list[Image.Image], captions: list[str], path: Path) -> N
     grid.save(path)
 
 
-def main(
-    weights: Annotated[Path | None, typer.Option(help="Model folder; default: the shipped one.")] = None,
-    steps: Annotated[int | None, typer.Option(help="Sampling steps (default: the model's).")] = None,
-    guidance: Annotated[float | None, typer.Option(help="Guidance scale (default: the model's).")] = None,
-    batch: Annotated[int, typer.Option(help="Images per device batch.")] = 16,
-    threads: Annotated[int, typer.Option(help="torch threads.")] = 2,
-    limit: Annotated[int, typer.Option(help="Only N prompts and N edits, spread over the set (0: all).")] = 0,
-    split: Annotated[
-        str, typer.Option(help="'test' (the fixed set) or 'validation' (other cases of the same kinds, for tuning).")
-    ] = "test",
-    out: Annotated[Path, typer.Option(help="JSON results.")] = ROOT / "bench/results/mini_eval.json",
-    grid: Annotated[Path | None, typer.Option(help="Sample grid PNG.")] = ROOT / "docs/mini-samples.png",
-) -> None:
-    torch.set_num_threads(threads)
-    backend = mini_backend(weights)
+def frac(values: list[bool]) -> float:
+    return round(sum(values) / len(values), 4) if values else float("nan")
+
+
+@dataclass
+class Evaluation:
+    """Per-case outcomes of one model on one split, and what the tables and JSON need."""
+
+    split: str
+    steps: int
+    guidance: float
+    prompts: list[Any]
+    images: list[Image.Image]  # generated, one per prompt case
+    edits: int
+    seconds: float
+    totals: dict[str, list[bool]] = field(default_factory=lambda: defaultdict(list))
+    by_cat: dict[str, dict[str, list[bool]]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(list)))
+    edit_by_kind: dict[str, list[bool]] = field(default_factory=lambda: defaultdict(list))
+
+    def results(self) -> dict[str, Any]:
+        totals = self.totals
+        return {
+            "split": self.split,
+            "steps": self.steps,
+            "guidance": self.guidance,
+            "prompts": len(self.prompts),
+            "edits": self.edits,
+            "scores": {k: frac(v) for k, v in totals.items()},
+            "counted": {k: len(v) for k, v in totals.items()},
+            "bars": BARS,
+            "passed": {k: frac(totals[k]) >= bar for k, bar in BARS.items()},
+            "by_category": {c: {k: frac(v) for k, v in d.items()} for c, d in self.by_cat.items()},
+            "edits_by_kind": {k: frac(v) for k, v in self.edit_by_kind.items()},
+            "seconds": round(self.seconds, 1),
+            "machine": machine(),
+        }
+
+
+def evaluate(
+    backend: DiffusersBackend, split: str, steps: int | None, guidance: float | None, limit: int, batch: int
+) -> Evaluation:
+    """Generate every prompt and apply every edit of a split with fixed seeds, and score them."""
     steps = steps or backend.capabilities.steps
     guidance = guidance if guidance is not None else backend.guidance_scale
     side = backend.capabilities.native_size[0]
@@ -103,43 +131,38 @@ def main(
         for c in edits
     ]
     edit_images = run_batches(backend, edit_jobs, batch, "edits")
-    seconds = time.time() - t0
-
-    totals: dict[str, list[bool]] = defaultdict(list)
-    by_cat: dict[str, dict[str, list[bool]]] = defaultdict(lambda: defaultdict(list))
+    ev = Evaluation(split, steps, guidance, prompts, gen_images, len(edits), time.time() - t0)
     for case, im in zip(prompts, gen_images, strict=True):
-        scores = score_prompt(case.spec, im)
-        for metric, ok in scores.items():
+        for metric, ok in score_prompt(case.spec, im).items():
             if ok is not None:
-                totals[metric].append(ok)
-                by_cat[category(case.spec)][metric].append(ok)
-    edit_by_kind: dict[str, list[bool]] = defaultdict(list)
+                ev.totals[metric].append(ok)
+                ev.by_cat[category(case.spec)][metric].append(ok)
     for case, im in zip(edits, edit_images, strict=True):
         ok = score_edit(case.source, case.edit, im)
-        totals["edits"].append(ok)
-        edit_by_kind[case.edit.kind].append(ok)
+        ev.totals["edits"].append(ok)
+        ev.edit_by_kind[case.edit.kind].append(ok)
+    return ev
 
-    def frac(values: list[bool]) -> float:
-        return round(sum(values) / len(values), 4) if values else float("nan")
 
-    m = machine()
-    results = {
-        "model": str(weights or "shipped"),
-        "split": split,
-        "steps": steps,
-        "guidance": guidance,
-        "prompts": len(prompts),
-        "edits": len(edits),
-        "scores": {k: frac(v) for k, v in totals.items()},
-        "counted": {k: len(v) for k, v in totals.items()},
-        "bars": BARS,
-        "passed": {k: frac(totals[k]) >= bar for k, bar in BARS.items()},
-        "by_category": {c: {k: frac(v) for k, v in d.items()} for c, d in by_cat.items()},
-        "edits_by_kind": {k: frac(v) for k, v in edit_by_kind.items()},
-        "seconds": round(seconds, 1),
-        "machine": m,
-    }
-    table = Table(title=f"mini model on the held-out set ({len(prompts)} prompts, {len(edits)} edits)")
+def main(
+    weights: Annotated[Path | None, typer.Option(help="Model folder; default: the shipped one.")] = None,
+    steps: Annotated[int | None, typer.Option(help="Sampling steps (default: the model's).")] = None,
+    guidance: Annotated[float | None, typer.Option(help="Guidance scale (default: the model's).")] = None,
+    batch: Annotated[int, typer.Option(help="Images per device batch.")] = 16,
+    threads: Annotated[int, typer.Option(help="torch threads.")] = 2,
+    limit: Annotated[int, typer.Option(help="Only N prompts and N edits, spread over the set (0: all).")] = 0,
+    split: Annotated[
+        str, typer.Option(help="'test' (the fixed set) or 'validation' (other cases of the same kinds, for tuning).")
+    ] = "test",
+    out: Annotated[Path, typer.Option(help="JSON results.")] = ROOT / "bench/results/mini_eval.json",
+    grid: Annotated[Path | None, typer.Option(help="Sample grid PNG.")] = ROOT / "docs/mini-samples.png",
+) -> None:
+    torch.set_num_threads(threads)
+    ev = evaluate(mini_backend(weights), split, steps, guidance, limit, batch)
+    results = {"model": str(weights or "shipped"), **ev.results()}
+    totals, by_cat, edit_by_kind, prompts = ev.totals, ev.by_cat, ev.edit_by_kind, ev.prompts
+    seconds, m = ev.seconds, results["machine"]
+    table = Table(title=f"mini model on the held-out set ({len(prompts)} prompts, {ev.edits} edits)")
     for col in ("metric", "score", "bar", "n", "pass"):
         table.add_column(col)
     for metric in (*PROMPT_METRICS, "edits"):
@@ -166,7 +189,7 @@ def main(
     if grid is not None and not limit:
         # 16 samples spread over the categories, with their prompts.
         picks = [*range(0, 160, 20), 160, 200, 260, 300, 360, 400, 440, 480]
-        sample_grid([gen_images[i] for i in picks], [prompt_text(prompts[i].spec) for i in picks], grid)
+        sample_grid([ev.images[i] for i in picks], [prompt_text(prompts[i].spec) for i in picks], grid)
 
 
 if __name__ == "__main__":

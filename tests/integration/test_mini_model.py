@@ -12,11 +12,12 @@ from plantain.backends.diffusers_backend import DiffusersBackend
 from plantain.core.generation import run_jobs
 from plantain.core.jobs import ImageJob
 from plantain.mini.detect import detect
-from plantain.mini.edits import EditSpec, edit_text
+from plantain.mini.edits import EditSpec, apply_edit, edit_text
 from plantain.mini.grammar import prompt_text
-from plantain.mini.heldout import eval_edits, eval_prompts
+from plantain.mini.heldout import eval_edits, eval_prompts, scene_held_out
 from plantain.mini.pipeline import WEIGHTS_DIR, MiniPipeline
 from plantain.mini.render import render_image
+from plantain.mini.sampling import random_scene
 from plantain.mini.score import score_edit, score_prompt
 from plantain.mini.world import Obj, Scene
 
@@ -69,19 +70,29 @@ def test_held_out_edits_are_scored(backend: DiffusersBackend) -> None:
     assert len(scores) == 20
 
 
+def recolour_scenes(n: int) -> list[Scene]:
+    """Seeded in-world scenes of 2-3 objects holding exactly one circle, which is not blue."""
+    rng = np.random.default_rng(2024)
+    scenes: list[Scene] = []
+    while len(scenes) < n:
+        scene = random_scene(rng)
+        circles = [o for o in scene.objects if o.shape == "circle"]
+        if len(scene.objects) >= 2 and len(circles) == 1 and circles[0].colour != "blue" and not scene_held_out(scene):
+            scenes.append(scene)
+    return scenes
+
+
 def test_an_edit_takes_and_the_rest_stays(backend: DiffusersBackend) -> None:
-    source = Scene("white", (Obj(3, "circle", "red", "large"), Obj(8, "square", "green", "small")))
-    served_source = render_image(source).resize((1024, 1024))
     edit = EditSpec("recolour", shape="circle", new_colour="blue")
-    jobs = [ImageJob(edit_text(edit), seed, images=[served_source]) for seed in range(8)]
+    scenes = recolour_scenes(16)
+    jobs = [ImageJob(edit_text(edit), i, images=[render_image(s).resize((1024, 1024))]) for i, s in enumerate(scenes)]
     edited = run_jobs(backend, jobs)
     assert all(image.size == (1024, 1024) for image in edited)
-    scenes = [detect(image) for image in edited]
-    # The square the instruction does not name stays exactly as it was, and the background too...
-    assert sum(Obj(8, "square", "green", "small") in s.objects and s.background == "white" for s in scenes) >= 7
-    # ...and the named circle does not stay red. (That it turns blue rather than vanishing is not yet
-    # reliable for this model: bench/mini_eval.py measures edits, docs/mini-model.md reports them.)
-    assert sum(Obj(3, "circle", "red", "large") not in s.objects for s in scenes) >= 7, scenes
+    results = [detect(image) for image in edited]
+    # Exactly the edited scene: the circle turned blue, every other object and the background as they
+    # were. The shipped model gets 9 of these 16 (bench/mini_eval.py measures edits at scale).
+    exact = [result == apply_edit(scene, edit) for scene, result in zip(scenes, results, strict=True)]
+    assert sum(exact) >= 7, results
 
 
 def test_a_rerender_instruction_keeps_the_picture(backend: DiffusersBackend) -> None:

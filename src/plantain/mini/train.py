@@ -59,9 +59,9 @@ class Recipe:
     edit_fraction: float = 0.4
     uncond_fraction: float = 0.1
     rerender_fraction: float = 0.05  # of edit samples: "render this at 4k" and the like, source = target
-    # What the UNet outputs (pipeline.PREDICTIONS): "residual" is clean image - source (docs/mini-model.md
-    # compares it with "velocity", "edit-residual" and "dual").
-    prediction: str = "residual"
+    # What the UNet outputs (pipeline.PREDICTIONS): "dual" is a velocity head for generating and a
+    # residual head (clean image - source) for editing; docs/mini-model.md compares all four.
+    prediction: str = "dual"
     prompt_pool: int = 24000
     resolution: int = 32
     channels: tuple[int, ...] = (32, 64, 128)
@@ -270,7 +270,7 @@ def main(
     checkpoint_every: Annotated[int, typer.Option(help="Also save EMA weights every N steps (0: never).")] = 0,
     device: Annotated[str, typer.Option(help="torch device: the shipped weights come from 'cpu'.")] = "cpu",
     prediction: Annotated[
-        str, typer.Option(help="What the UNet outputs: residual (shipped), velocity, edit-residual or dual.")
+        str, typer.Option(help="What the UNet outputs: dual (shipped), velocity, residual or edit-residual.")
     ] = Recipe.prediction,
 ) -> None:
     """Rebuild the built-in mini model's weights from a seed."""

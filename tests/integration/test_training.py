@@ -9,7 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
-from plantain.mini.pipeline import load_mini_pipeline, output_velocity
+from plantain.mini.pipeline import MiniPipeline, load_mini_pipeline, output_velocity
 from plantain.mini.train import Recipe, train
 
 TINY = Recipe(steps=3, batch_size=4, prompt_pool=48, channels=(8, 16, 16), heads=2, warmup=1)
@@ -64,3 +64,10 @@ def test_dual_reads_the_velocity_head_when_generating_and_the_residual_head_when
     v = output_velocity(out, noisy, source, 0.5, "dual", torch.tensor([False, True]))
     assert torch.equal(v[0], velocity[0])
     assert torch.allclose(noisy[1] - 0.5 * v[1], source[1])
+
+
+def test_a_unet_that_does_not_match_the_prediction_is_refused(tmp_path: Path) -> None:
+    train(replace(TINY, prediction="velocity"), tmp_path / "m", tmp_path / "m.csv", threads=1, checkpoint_every=0)
+    pipe = load_mini_pipeline(tmp_path / "m")
+    with pytest.raises(ValueError, match="needs a UNet with 6 output channels, not 3"):
+        MiniPipeline(unet=pipe.unet, scheduler=pipe.scheduler, prediction="dual")

@@ -134,6 +134,11 @@ class MiniPipeline(DiffusionPipeline):
         super().__init__()
         if prediction not in PREDICTIONS:
             raise ValueError(f"prediction must be one of {', '.join(PREDICTIONS)}, not {prediction!r}")
+        if unet.config.out_channels != output_channels(prediction):
+            raise ValueError(
+                f"a {prediction!r} MiniPipeline needs a UNet with {output_channels(prediction)} output channels, "
+                f"not {unet.config.out_channels}"
+            )
         self.register_modules(unet=unet, scheduler=scheduler, text_encoder=text_encoder, tokenizer=tokenizer)
         self.register_to_config(prediction=prediction)
         self._interrupt = False

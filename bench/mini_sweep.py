@@ -110,7 +110,6 @@ def main(
             p.join()
     trained_s = time.time() - t0
 
-    torch.set_num_threads(max(1, torch.get_num_threads()))
     results: dict[str, Any] = {}
     table = Table(title=f"mini recipe sweep, validation split ({trained_s:.0f} s of training)")
     for col in ("variant", "step", "guidance", *COLUMNS):

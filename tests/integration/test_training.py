@@ -9,7 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
-from plantain.mini.pipeline import MiniPipeline, load_mini_pipeline, output_velocity
+from plantain.mini.pipeline import PREDICTIONS, MiniPipeline, load_mini_pipeline, output_velocity
 from plantain.mini.train import Recipe, train
 
 TINY = Recipe(steps=3, batch_size=4, prompt_pool=48, channels=(8, 16, 16), heads=2, warmup=1)
@@ -36,7 +36,7 @@ def test_another_seed_other_weights(tmp_path: Path) -> None:
     assert weights(tmp_path / "a") != weights(tmp_path / "b")
 
 
-@pytest.mark.parametrize("prediction", ["velocity", "residual", "edit-residual"])
+@pytest.mark.parametrize("prediction", PREDICTIONS)
 def test_every_prediction_trains_and_loads(tmp_path: Path, prediction: str) -> None:
     train(replace(TINY, prediction=prediction), tmp_path / "m", tmp_path / "m.csv", threads=1, checkpoint_every=0)
     pipe = load_mini_pipeline(tmp_path / "m")

@@ -159,8 +159,8 @@ def training_prompt_spec(rng: np.random.Generator) -> PromptSpec:
             return spec
 
 
-def training_scene(spec: PromptSpec, rng: np.random.Generator) -> Scene:
+def training_scene(spec: PromptSpec, rng: np.random.Generator, layout: str = "any") -> Scene:
     while True:
-        scene = scene_for(spec, rng)
+        scene = scene_for(spec, rng, layout)
         if not scene_held_out(scene):
             return scene

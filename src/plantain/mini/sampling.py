@@ -43,8 +43,53 @@ def random_prompt_spec(rng: np.random.Generator) -> PromptSpec:
     return PromptSpec("relation", (a, b), relation=_pick(rng, tuple(RELATIONS)), background=bg)
 
 
-def scene_for(spec: PromptSpec, rng: np.random.Generator) -> Scene:
-    """One scene the prompt describes, drawing whatever the prompt leaves open."""
+LAYOUTS = ("any", "lines", "canonical", "anchored")
+
+# Where a prompt's unplaced objects go under the "canonical" layout: one fixed set of cells per
+# count and relation (A first), and the centre for a single object.
+_CANONICAL_COUNT = {1: (4,), 2: (3, 5), 3: (3, 4, 5), 4: (0, 2, 6, 8)}
+_CANONICAL_RELATION = {"left_of": (3, 5), "right_of": (5, 3), "above": (1, 7), "below": (7, 1)}
+# "anchored": the first-named object in the centre, the second beside it on the side the relation names.
+_ANCHORED_RELATION = {"left_of": (4, 5), "right_of": (4, 3), "above": (4, 7), "below": (4, 1)}
+
+
+def _line(rng: np.random.Generator, horizontal: bool) -> tuple[int, int, int]:
+    """The cells of a random row (horizontal) or column, in reading order."""
+    k = int(rng.integers(3))
+    return (3 * k, 3 * k + 1, 3 * k + 2) if horizontal else (k, k + 3, k + 6)
+
+
+def _cells(spec: PromptSpec, rng: np.random.Generator, layout: str) -> tuple[int, ...]:
+    """Cells for the prompt's objects (relation: A, B; count: `count` cells) under `layout`.
+
+    "any" draws uniformly among every arrangement the prompt allows. "lines" puts a relation's two
+    objects at the two ends of one random row or column, two or three counted objects along one
+    random row or column, and four in the corners: fewer arrangements, each still valid, so that a
+    small model learns where objects go from far fewer examples. "canonical" fixes one arrangement
+    per prompt shape.
+    """
+    if spec.kind == "relation":
+        assert spec.relation is not None
+        if layout == "canonical":
+            return _CANONICAL_RELATION[spec.relation]
+        if layout == "anchored":
+            return _ANCHORED_RELATION[spec.relation]
+        if layout == "lines":
+            first, _, last = _line(rng, horizontal=spec.relation in ("left_of", "right_of"))
+            return (first, last) if spec.relation in ("left_of", "above") else (last, first)
+        pairs = [(i, j) for i in range(9) for j in range(9) if i != j and relation_holds(spec.relation, i, j)]
+        return pairs[int(rng.integers(len(pairs)))]
+    n = spec.count if spec.kind == "count" else 1
+    if layout in ("canonical", "anchored") or (layout == "lines" and n == 4):
+        return _CANONICAL_COUNT[n]
+    if layout == "lines" and n > 1:
+        line = _line(rng, horizontal=bool(rng.integers(2)))
+        return (line[0], line[2]) if n == 2 else line
+    return tuple(int(c) for c in rng.choice(9, size=n, replace=False))
+
+
+def scene_for(spec: PromptSpec, rng: np.random.Generator, layout: str = "any") -> Scene:
+    """One scene the prompt describes, drawing whatever the prompt leaves open (cells as `layout`)."""
     bg = spec.background or _pick(rng, _BGS)
 
     def size_of(o: ObjectSpec) -> str:
@@ -52,16 +97,13 @@ def scene_for(spec: PromptSpec, rng: np.random.Generator) -> Scene:
 
     if spec.kind == "single":
         (o,) = spec.objects
-        cell = o.cell if o.cell is not None else int(rng.integers(9))
+        cell = o.cell if o.cell is not None else _cells(spec, rng, layout)[0]
         return Scene(bg, (Obj(cell, o.shape, o.colour, size_of(o)),))
     if spec.kind == "count":
         (o,) = spec.objects
-        cells = rng.choice(9, size=spec.count, replace=False)
-        return Scene(bg, tuple(Obj(int(c), o.shape, o.colour, size_of(o)) for c in cells))
-    assert spec.relation is not None
+        return Scene(bg, tuple(Obj(c, o.shape, o.colour, size_of(o)) for c in _cells(spec, rng, layout)))
     a, b = spec.objects
-    pairs = [(i, j) for i in range(9) for j in range(9) if i != j and relation_holds(spec.relation, i, j)]
-    ca, cb = pairs[int(rng.integers(len(pairs)))]
+    ca, cb = _cells(spec, rng, layout)
     return Scene(bg, (Obj(ca, a.shape, a.colour, size_of(a)), Obj(cb, b.shape, b.colour, size_of(b))))
 
 

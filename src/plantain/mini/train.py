@@ -42,7 +42,7 @@ from plantain.mini.pipeline import (
     split_output,
 )
 from plantain.mini.render import render
-from plantain.mini.sampling import random_edit_example, random_scene
+from plantain.mini.sampling import LAYOUTS, random_edit_example, random_scene
 from plantain.mini.text_encoder import MAX_TOKENS, encode_texts, load_text_encoder
 from plantain.mini.world import BACKGROUNDS, COLOURS, SHAPES
 
@@ -63,12 +63,16 @@ class Recipe:
     # residual head (clean image - source) for editing; docs/mini-model.md compares all four.
     prediction: str = "dual"
     prompt_pool: int = 24000
+    # How a training scene places what its prompt leaves open (sampling.LAYOUTS).
+    layout: str = "anchored"
     resolution: int = 32
     channels: tuple[int, ...] = (32, 64, 128)
     layers_per_block: int = 1
     heads: int = 4
     coords: bool = True
     attn_levels: int = 2  # resolutions with cross-attention, counted from the coarsest
+    transformer_layers: int = 1  # transformer blocks per attention layer
+    pooled: bool = True  # the masked mean of the token states as a class embedding
 
 
 def build_unet(r: Recipe) -> UNet2DConditionModel:
@@ -87,8 +91,10 @@ def build_unet(r: Recipe) -> UNet2DConditionModel:
         cross_attention_dim=384,  # MiniLM's hidden size
         attention_head_dim=r.heads,  # diffusers reads this as the number of heads
         norm_num_groups=min(16, r.channels[0]),
-        class_embed_type="projection",  # the pooled prompt, as a global condition
-        projection_class_embeddings_input_dim=384,
+        transformer_layers_per_block=r.transformer_layers,
+        # the pooled prompt, as a global condition
+        class_embed_type="projection" if r.pooled else None,
+        projection_class_embeddings_input_dim=384 if r.pooled else None,
     )
 
 
@@ -166,7 +172,7 @@ class Batches:
                 src = render(source, r.resolution)
             else:
                 text, spec = self.prompts[int(rng.integers(len(self.prompts)))]
-                target = training_scene(spec, rng)
+                target = training_scene(spec, rng, r.layout)
                 src = blank
             targets.append(render(target, r.resolution))
             sources.append(src)
@@ -272,11 +278,16 @@ def main(
     prediction: Annotated[
         str, typer.Option(help="What the UNet outputs: dual (shipped), velocity, residual or edit-residual.")
     ] = Recipe.prediction,
+    layout: Annotated[
+        str, typer.Option(help="Cells for what a prompt leaves open: anchored (shipped), canonical, lines or any.")
+    ] = Recipe.layout,
 ) -> None:
     """Rebuild the built-in mini model's weights from a seed."""
     if prediction not in PREDICTIONS:
         raise typer.BadParameter(f"one of {', '.join(PREDICTIONS)}", param_hint="--prediction")
-    recipe = Recipe(seed=seed, steps=steps, batch_size=batch_size, prediction=prediction)
+    if layout not in LAYOUTS:
+        raise typer.BadParameter(f"one of {', '.join(LAYOUTS)}", param_hint="--layout")
+    recipe = Recipe(seed=seed, steps=steps, batch_size=batch_size, prediction=prediction, layout=layout)
     train(recipe, out, log, threads, checkpoint_every, device)
 
 

@@ -66,7 +66,8 @@ def _cells(spec: PromptSpec, rng: np.random.Generator, layout: str) -> tuple[int
     objects at the two ends of one random row or column, two or three counted objects along one
     random row or column, and four in the corners: fewer arrangements, each still valid, so that a
     small model learns where objects go from far fewer examples. "canonical" fixes one arrangement
-    per prompt shape.
+    per prompt shape; "anchored" too, with a relation's first-named object in the centre, so that
+    which object goes where depends on the order of the names alone, not also on the relation.
     """
     if spec.kind == "relation":
         assert spec.relation is not None
@@ -82,7 +83,9 @@ def _cells(spec: PromptSpec, rng: np.random.Generator, layout: str) -> tuple[int
     n = spec.count if spec.kind == "count" else 1
     if layout in ("canonical", "anchored") or (layout == "lines" and n == 4):
         return _CANONICAL_COUNT[n]
-    if layout == "lines" and n > 1:
+    if n == 1:
+        return (int(rng.integers(9)),)
+    if layout == "lines":
         line = _line(rng, horizontal=bool(rng.integers(2)))
         return (line[0], line[2]) if n == 2 else line
     return tuple(int(c) for c in rng.choice(9, size=n, replace=False))

@@ -68,3 +68,8 @@ def test_fixed_layouts_fix_the_cells_and_leave_size_and_background_open(layout: 
     scenes = {scene_for(spec, rng, layout) for _ in range(50)}
     assert len({s.background for s in scenes}) == 5
     assert len({o.size for s in scenes for o in s.objects}) == 2
+
+
+def test_an_unknown_layout_is_refused() -> None:
+    with pytest.raises(ValueError, match="layout must be one of any, lines, canonical, anchored, not 'anchord'"):
+        scene_for(PromptSpec("count", (RED_CIRCLE,), count=2), np.random.default_rng(0), "anchord")

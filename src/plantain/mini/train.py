@@ -44,7 +44,7 @@ from plantain.mini.pipeline import (
 )
 from plantain.mini.render import render
 from plantain.mini.sampling import LAYOUTS, random_edit_example, random_scene
-from plantain.mini.text_encoder import HIDDEN, MAX_TOKENS, encode_texts, load_text_encoder
+from plantain.mini.text_encoder import MAX_TOKENS, encode_texts, load_text_encoder, state_width
 from plantain.mini.world import BACKGROUNDS, COLOURS, SHAPES
 
 
@@ -80,10 +80,6 @@ class Recipe:
     off_palette: float = 0.0
 
 
-def text_dim(r: Recipe) -> int:
-    return 2 * HIDDEN if r.word_embeddings else HIDDEN
-
-
 def build_unet(r: Recipe) -> UNet2DConditionModel:
     levels = len(r.channels)
     attn = [i >= levels - r.attn_levels for i in range(levels)]  # finest level first
@@ -97,13 +93,13 @@ def build_unet(r: Recipe) -> UNet2DConditionModel:
         up_block_types=tuple("CrossAttnUpBlock2D" if a else "UpBlock2D" for a in reversed(attn)),
         block_out_channels=r.channels,
         layers_per_block=r.layers_per_block,
-        cross_attention_dim=text_dim(r),
+        cross_attention_dim=state_width(r.word_embeddings),
         attention_head_dim=r.heads,  # diffusers reads this as the number of heads
         norm_num_groups=min(16, r.channels[0]),
         transformer_layers_per_block=r.transformer_layers,
         # the pooled prompt, as a global condition
         class_embed_type="projection" if r.pooled else None,
-        projection_class_embeddings_input_dim=text_dim(r) if r.pooled else None,
+        projection_class_embeddings_input_dim=state_width(r.word_embeddings) if r.pooled else None,
     )
 
 
@@ -131,8 +127,7 @@ class TextBank:
         self.index = {t: i for i, t in enumerate(texts)}
         lengths = [len(tokenizer(t)["input_ids"]) for t in texts]
         self.length = min(max(lengths), MAX_TOKENS)
-        dim = 2 * HIDDEN if word_embeddings else HIDDEN
-        self.states = torch.zeros(len(texts), self.length, dim, dtype=torch.bfloat16)
+        self.states = torch.zeros(len(texts), self.length, state_width(word_embeddings), dtype=torch.bfloat16)
         self.mask = torch.zeros(len(texts), self.length, dtype=torch.bool)
         for start in tqdm(range(0, len(texts), batch), desc="encoding prompts", unit="batch"):
             chunk = texts[start : start + batch]

@@ -66,5 +66,7 @@ def test_nothing_is_repainted_at_probability_zero() -> None:
     rng = np.random.default_rng(3)
     source, edit, target = random_edit_example(rng)
     src, tgt = render(source), render(target)
+    state = rng.bit_generator.state
     repaint_unnamed(source, edit, target, src, tgt, rng, 0.0)
     assert (src == render(source)).all() and (tgt == render(target)).all()
+    assert rng.bit_generator.state == state  # and draws nothing, so the data stream is as without it

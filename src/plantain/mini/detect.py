@@ -19,7 +19,7 @@ from plantain.mini.render import DEFAULT_SIZE, shape_mask
 from plantain.mini.world import BACKGROUNDS, COLOURS, SHAPES, SIZES, Obj, Scene
 
 _NAMES = list(BACKGROUNDS) + list(COLOURS)
-_PALETTE = np.array(list(BACKGROUNDS.values()) + list(COLOURS.values()), dtype=np.float32)
+PALETTE = np.array(list(BACKGROUNDS.values()) + list(COLOURS.values()), dtype=np.float32)
 _N_BG = len(BACKGROUNDS)
 # A pixel further than this (RGB distance) from every world colour is left unlabelled.
 MAX_COLOUR_DISTANCE = 80.0
@@ -57,7 +57,7 @@ def to_canvas(image: Image.Image | np.ndarray, canvas: int = DEFAULT_SIZE) -> np
 
 def detect_objects(image: Image.Image | np.ndarray, canvas: int = DEFAULT_SIZE) -> tuple[str, list[Detection]]:
     pixels = to_canvas(image, canvas).astype(np.float32)
-    dist = np.linalg.norm(pixels[:, :, None, :] - _PALETTE[None, None], axis=-1)
+    dist = np.linalg.norm(pixels[:, :, None, :] - PALETTE[None, None], axis=-1)
     label = dist.argmin(-1)
     label[dist.min(-1) > MAX_COLOUR_DISTANCE] = -1
     bg_counts = np.bincount(label[label >= 0].ravel(), minlength=len(_NAMES))[:_N_BG]

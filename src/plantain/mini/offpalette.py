@@ -11,20 +11,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from plantain.mini.detect import MAX_COLOUR_DISTANCE
+from plantain.mini.detect import MAX_COLOUR_DISTANCE, PALETTE
 from plantain.mini.edits import EditSpec
 from plantain.mini.render import shape_mask
-from plantain.mini.world import BACKGROUNDS, COLOURS, Obj, Scene
-
-# Far enough from every world colour that the detector reads it as none of them.
-MIN_DISTANCE = MAX_COLOUR_DISTANCE
-_WORLD = np.array([*COLOURS.values(), *BACKGROUNDS.values()], dtype=np.float64)
+from plantain.mini.world import Obj, Scene
 
 
 def off_palette_colour(rng: np.random.Generator) -> tuple[int, int, int]:
+    """A random colour the detector reads as none of the world's colours and backgrounds."""
     while True:
         c = rng.integers(0, 256, size=3)
-        if np.linalg.norm(_WORLD - c, axis=1).min() >= MIN_DISTANCE:
+        if np.linalg.norm(PALETTE - c, axis=1).min() >= MAX_COLOUR_DISTANCE:
             return (int(c[0]), int(c[1]), int(c[2]))
 
 
@@ -38,7 +35,8 @@ def _after(obj: Obj, edit: EditSpec, target: Scene) -> Obj | None:
     if obj in target.objects:
         return obj
     if edit.kind == "move":  # the one object that moved, and keeps its colour
-        return Obj(edit.cell if edit.cell is not None else obj.cell, obj.shape, obj.colour, obj.size)
+        assert edit.cell is not None
+        return Obj(edit.cell, obj.shape, obj.colour, obj.size)
     return None
 
 
@@ -54,7 +52,10 @@ def repaint_unnamed(
     """Repaint in place, with probability `p` each, the objects of `source` whose colour `edit` does
     not name, in the source image `src` and, wherever the object still stands, in the target `tgt`.
 
-    `edit` None is a re-render: the source is the target."""
+    `edit` None is a re-render: the source is the target. At `p` 0 nothing is drawn from `rng`, so a
+    recipe without repainting sees the same data stream as one that predates it."""
+    if p <= 0:
+        return
     canvas = src.shape[0]
     for obj in source.objects:
         if (edit is not None and _named(obj, edit)) or rng.random() >= p:

@@ -177,8 +177,7 @@ class Batches:
                             break
                     text = edit_text(edit)
                 src, tgt = render(source, r.resolution), render(target, r.resolution)
-                if r.off_palette:
-                    repaint_unnamed(source, edit, target, src, tgt, rng, r.off_palette)
+                repaint_unnamed(source, edit, target, src, tgt, rng, r.off_palette)
             else:
                 text, spec = self.prompts[int(rng.integers(len(self.prompts)))]
                 tgt = render(training_scene(spec, rng, r.layout), r.resolution)

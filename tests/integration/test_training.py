@@ -92,3 +92,14 @@ def test_a_model_that_reads_word_embeddings_trains_loads_and_is_deterministic(tm
         for _ in range(2)
     )
     assert (first == again).all()
+
+
+def test_a_model_trained_on_word_slots_reads_them_when_loaded(tmp_path: Path) -> None:
+    train(replace(TINY, per_word=True), tmp_path / "m", tmp_path / "m.csv", threads=1, checkpoint_every=0)
+    pipe = load_mini_pipeline(tmp_path / "m")
+    assert pipe.config.text_units == "word"
+    _, mask = pipe.encode_prompt(["make the square cyan"])
+    assert mask.sum().item() == 6  # [CLS] make the square cyan [SEP]
+    assert load_mini_pipeline().config.text_units == "token"  # folders saved before the option read tokens
+    with pytest.raises(ValueError, match="text_units must be one of token, word"):
+        MiniPipeline(unet=pipe.unet, scheduler=pipe.scheduler, prediction="dual", text_units="sentence")

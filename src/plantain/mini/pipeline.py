@@ -4,7 +4,9 @@ A small `UNet2DConditionModel` denoises 32x32 RGB pixels by rectified flow (Eule
 `FlowMatchEulerDiscreteScheduler`), reading the prompt through MiniLM token states by cross-attention
 and their masked mean as a class embedding. A UNet whose cross-attention width is twice MiniLM's
 also reads each token's input embedding beside its state (text_encoder.encode_texts); the width in
-the UNet's own config says which, so every saved folder loads as it was trained.
+the UNet's own config says which, so every saved folder loads as it was trained. `text_units` in
+model_index.json says whether a state stands for a WordPiece token ("token", the default) or a whole
+word, its pieces averaged ("word"; text_encoder.word_slots).
 Its input holds the noisy image, an edit source image (zeros when generating), as in InstructPix2Pix,
 so one set of weights both generates and edits, and two coordinate channels (x and y in [-1, 1]):
 convolutions and attention have no absolute position of their own, and the prompts name grid cells.
@@ -72,6 +74,8 @@ def model_input(noisy: torch.Tensor, source: torch.Tensor, in_channels: int) -> 
 
 
 PREDICTIONS = ("velocity", "residual", "edit-residual", "dual")
+# What a text state stands for: a WordPiece token, or a whole word (text_encoder.word_slots).
+TEXT_UNITS = ("token", "word")
 
 
 def output_channels(prediction: str) -> int:
@@ -132,6 +136,7 @@ class MiniPipeline(DiffusionPipeline):
         text_encoder: Any = None,
         tokenizer: Any = None,
         prediction: str = "velocity",
+        text_units: str = "token",
     ) -> None:
         super().__init__()
         if prediction not in PREDICTIONS:
@@ -142,7 +147,9 @@ class MiniPipeline(DiffusionPipeline):
                 f"not {unet.config.out_channels}"
             )
         self.register_modules(unet=unet, scheduler=scheduler, text_encoder=text_encoder, tokenizer=tokenizer)
-        self.register_to_config(prediction=prediction)
+        if text_units not in TEXT_UNITS:
+            raise ValueError(f"text_units must be one of {', '.join(TEXT_UNITS)}, not {text_units!r}")
+        self.register_to_config(prediction=prediction, text_units=text_units)
         self._interrupt = False
 
     @property
@@ -163,7 +170,8 @@ class MiniPipeline(DiffusionPipeline):
         if self.text_encoder is None or self.tokenizer is None:
             raise ValueError("MiniPipeline needs a text encoder: load it with load_mini_pipeline()")
         texts = [normalise(p) for p in prompts]
-        return encode_texts(self.text_encoder, self.tokenizer, texts, MAX_TOKENS, self.reads_word_embeddings)
+        per_word = self.config.text_units == "word"
+        return encode_texts(self.text_encoder, self.tokenizer, texts, MAX_TOKENS, self.reads_word_embeddings, per_word)
 
     @torch.no_grad()
     def __call__(

@@ -76,6 +76,8 @@ class Recipe:
     pooled: bool = True  # the masked mean of the token states as a class embedding
     # Each token's MiniLM input embedding beside its state (text_encoder.encode_texts).
     word_embeddings: bool = False
+    # One state per word: a word's WordPiece pieces averaged into one slot (text_encoder.word_slots).
+    per_word: bool = False
     # Chance that an object an edit leaves unnamed is repainted off the world's palette (offpalette).
     off_palette: float = 0.0
 
@@ -121,7 +123,9 @@ def all_edit_instructions() -> list[str]:
 class TextBank:
     """Precomputed MiniLM token states for a fixed list of texts, looked up by text."""
 
-    def __init__(self, texts: list[str], word_embeddings: bool, batch: int = 256, device: str = "cpu") -> None:
+    def __init__(
+        self, texts: list[str], word_embeddings: bool, per_word: bool = False, batch: int = 256, device: str = "cpu"
+    ) -> None:
         model, tokenizer = load_text_encoder()
         model.to(device)
         self.index = {t: i for i, t in enumerate(texts)}
@@ -131,7 +135,7 @@ class TextBank:
         self.mask = torch.zeros(len(texts), self.length, dtype=torch.bool)
         for start in tqdm(range(0, len(texts), batch), desc="encoding prompts", unit="batch"):
             chunk = texts[start : start + batch]
-            states, mask = encode_texts(model, tokenizer, chunk, self.length, word_embeddings)
+            states, mask = encode_texts(model, tokenizer, chunk, self.length, word_embeddings, per_word)
             self.states[start : start + len(chunk), : states.shape[1]] = states.to("cpu", torch.bfloat16)
             self.mask[start : start + len(chunk), : mask.shape[1]] = mask.cpu().bool()
 
@@ -155,7 +159,7 @@ class Batches:
             specs.setdefault(normalise(prompt_text(spec)), spec)
         self.prompts = list(specs.items())
         texts = [""] + [t for t, _ in self.prompts] + all_edit_instructions()
-        self.bank = TextBank(texts, r.word_embeddings, device=device)
+        self.bank = TextBank(texts, r.word_embeddings, r.per_word, device=device)
 
     def next(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """(target, source, token states, mask, editing)."""
@@ -202,7 +206,8 @@ def lr_at(step: int, r: Recipe) -> float:
 
 def save(model: UNet2DConditionModel, out: Path, recipe: Recipe, extra: dict[str, object]) -> None:
     scheduler = FlowMatchEulerDiscreteScheduler(num_train_timesteps=1000, shift=1.0)
-    MiniPipeline(unet=model, scheduler=scheduler, prediction=recipe.prediction).save_pretrained(
+    text_units = "word" if recipe.per_word else "token"
+    MiniPipeline(unet=model, scheduler=scheduler, prediction=recipe.prediction, text_units=text_units).save_pretrained(
         out, safe_serialization=True
     )
     (out / "training.json").write_text(json.dumps({"recipe": asdict(recipe), **extra}, indent=2) + "\n")
@@ -292,6 +297,12 @@ def main(
     word_embeddings: Annotated[
         bool, typer.Option(help="Read each token's MiniLM input embedding beside its state.")
     ] = Recipe.word_embeddings,
+    per_word: Annotated[
+        bool, typer.Option(help="One text state per word: a word's WordPiece pieces averaged into one slot.")
+    ] = Recipe.per_word,
+    edit_fraction: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Share of each batch that is edit examples.")
+    ] = Recipe.edit_fraction,
     off_palette: Annotated[
         float,
         typer.Option(
@@ -311,6 +322,8 @@ def main(
         prediction=prediction,
         layout=layout,
         word_embeddings=word_embeddings,
+        per_word=per_word,
+        edit_fraction=edit_fraction,
         off_palette=off_palette,
     )
     train(recipe, out, log, threads, checkpoint_every, device)

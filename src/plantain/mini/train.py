@@ -20,6 +20,7 @@ import numpy as np
 import torch
 import typer
 from diffusers import FlowMatchEulerDiscreteScheduler, UNet2DConditionModel
+from diffusers.models.attention_processor import AttnProcessor
 from tqdm import tqdm
 
 from plantain.mini.edits import RERENDER_INSTRUCTIONS, EditSpec, edit_text
@@ -213,12 +214,62 @@ def save(model: UNet2DConditionModel, out: Path, recipe: Recipe, extra: dict[str
     (out / "training.json").write_text(json.dumps({"recipe": asdict(recipe), **extra}, indent=2) + "\n")
 
 
+def use_cpu_attention(model: UNet2DConditionModel) -> None:
+    """Attention through diffusers' `AttnProcessor` (softmax(QK^T)V written out) for CPU training.
+
+    torch's CPU flash-attention backward is slow for heads this small (16 channels): with it a
+    training step takes about 15% longer (`bench/mini_train_step.py`). The sums are the same and the
+    saved model is the same kind; sampling keeps the default processor."""
+    model.set_attn_processor(AttnProcessor())
+
+
+def training_loss(
+    model: UNet2DConditionModel,
+    recipe: Recipe,
+    batch: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor],
+    device: str,
+) -> torch.Tensor:
+    """One batch's loss (`Batches.next()`'s output), drawing its noise from torch's global generator."""
+    target, source, states, mask, editing = batch
+    # Noise is drawn on the CPU whatever the device, so a seed means the same data everywhere.
+    noise = torch.randn_like(target)
+    # Logit-normal noise levels (rectified flow): most samples near the middle of the path.
+    sigma = torch.sigmoid(torch.randn(target.shape[0]))
+    target, source, states, mask, editing, noise, sigma = (
+        t.to(device) for t in (target, source, states, mask, editing, noise, sigma)
+    )
+    s = sigma.view(-1, 1, 1, 1)
+    noisy = (1 - s) * target + s * noise
+    with torch.autocast(torch.device(device).type, dtype=torch.bfloat16):
+        pred = model(
+            model_input(noisy, source, model.config.in_channels),
+            sigma * 1000,
+            encoder_hidden_states=states,
+            encoder_attention_mask=mask,
+            class_labels=pool_states(states, mask),
+            return_dict=False,
+        )[0]
+    velocity, residual = split_output(pred.float(), recipe.prediction)
+    # Every sample's loss is its velocity error. Through a residual it is the clean-image error /
+    # sigma, with sigma floored so the rare near-clean samples do not dominate a batch.
+    v_err = velocity - (noise - target)
+    x0_err = (source + residual - target) / s.clamp(min=0.05)
+    loss = torch.where(residual_samples(recipe.prediction, editing), x0_err, v_err).pow(2).mean()
+    if recipe.prediction == "dual":
+        # The velocity head learns from edit samples too: redrawing a scene from noise beside its
+        # source is drawing practice that the residual head, which only copies and changes, skips.
+        loss = loss + (v_err.pow(2) * editing.view(-1, 1, 1, 1)).mean()
+    return loss
+
+
 def train(recipe: Recipe, out: Path, log_path: Path, threads: int, checkpoint_every: int, device: str = "cpu") -> None:
     torch.set_num_threads(threads)
     torch.manual_seed(recipe.seed)
     rng = np.random.default_rng(recipe.seed)
     t0 = time.time()
     model = build_unet(recipe).to(device)
+    if torch.device(device).type == "cpu":
+        use_cpu_attention(model)
     ema = copy.deepcopy(model).requires_grad_(False)
     batches = Batches(recipe, rng, device)
     opt = torch.optim.AdamW(model.parameters(), lr=recipe.lr, betas=(0.9, 0.99), weight_decay=recipe.weight_decay)
@@ -228,37 +279,9 @@ def train(recipe: Recipe, out: Path, log_path: Path, threads: int, checkpoint_ev
     bar = tqdm(range(recipe.steps), desc="training", unit="step")
     running = None
     for step in bar:
-        target, source, states, mask, editing = batches.next()
-        # Noise is drawn on the CPU whatever the device, so a seed means the same data everywhere.
-        noise = torch.randn_like(target)
-        # Logit-normal noise levels (rectified flow): most samples near the middle of the path.
-        sigma = torch.sigmoid(torch.randn(target.shape[0]))
-        target, source, states, mask, editing, noise, sigma = (
-            t.to(device) for t in (target, source, states, mask, editing, noise, sigma)
-        )
-        s = sigma.view(-1, 1, 1, 1)
-        noisy = (1 - s) * target + s * noise
         for group in opt.param_groups:
             group["lr"] = lr_at(step, recipe)
-        with torch.autocast(torch.device(device).type, dtype=torch.bfloat16):
-            pred = model(
-                model_input(noisy, source, model.config.in_channels),
-                sigma * 1000,
-                encoder_hidden_states=states,
-                encoder_attention_mask=mask,
-                class_labels=pool_states(states, mask),
-                return_dict=False,
-            )[0]
-        velocity, residual = split_output(pred.float(), recipe.prediction)
-        # Every sample's loss is its velocity error. Through a residual it is the clean-image error /
-        # sigma, with sigma floored so the rare near-clean samples do not dominate a batch.
-        v_err = velocity - (noise - target)
-        x0_err = (source + residual - target) / s.clamp(min=0.05)
-        loss = torch.where(residual_samples(recipe.prediction, editing), x0_err, v_err).pow(2).mean()
-        if recipe.prediction == "dual":
-            # The velocity head learns from edit samples too: redrawing a scene from noise beside its
-            # source is drawing practice that the residual head, which only copies and changes, skips.
-            loss = loss + (v_err.pow(2) * editing.view(-1, 1, 1, 1)).mean()
+        loss = training_loss(model, recipe, batches.next(), device)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

@@ -103,3 +103,27 @@ def test_a_model_trained_on_word_slots_reads_them_when_loaded(tmp_path: Path) ->
     assert load_mini_pipeline().config.text_units == "token"  # folders saved before the option read tokens
     with pytest.raises(ValueError, match="text_units must be one of token, word"):
         MiniPipeline(unet=pipe.unet, scheduler=pipe.scheduler, prediction="dual", text_units="sentence")
+
+
+def rows(log: Path) -> list[str]:
+    return log.read_text().splitlines()[1:]
+
+
+def test_explicit_attention_gives_the_same_model_to_rounding_and_is_deterministic(tmp_path: Path) -> None:
+    explicit = replace(TINY, attention="explicit")
+    train(explicit, tmp_path / "e1", tmp_path / "e1.csv", threads=1, checkpoint_every=0)
+    train(explicit, tmp_path / "e2", tmp_path / "e2.csv", threads=1, checkpoint_every=0)
+    train(TINY, tmp_path / "s", tmp_path / "s.csv", threads=1, checkpoint_every=0)
+    assert weights(tmp_path / "e1") == weights(tmp_path / "e2")
+    # The same sums in another order: the first steps' losses agree closely, the bits need not.
+    explicit_losses, sdpa_losses = ([float(r.split(",")[1]) for r in rows(tmp_path / f"{n}.csv")] for n in ("e1", "s"))
+    for a, b in zip(explicit_losses, sdpa_losses, strict=True):
+        assert abs(a - b) <= 0.05 * max(abs(a), abs(b)), (explicit_losses, sdpa_losses)
+    pipe = load_mini_pipeline(tmp_path / "e1")
+    assert pipe("a red circle", num_inference_steps=2).images[0].size == (32, 32)
+
+
+def test_an_unknown_attention_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="attention must be one of sdpa, explicit"):
+        train(replace(TINY, attention="flash"), tmp_path / "m", tmp_path / "m.csv", threads=1, checkpoint_every=0)
+    assert not (tmp_path / "m").exists()

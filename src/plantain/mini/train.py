@@ -81,6 +81,10 @@ class Recipe:
     per_word: bool = False
     # Chance that an object an edit leaves unnamed is repainted off the world's palette (offpalette).
     off_palette: float = 0.0
+    # How the UNet's attention is computed in training (ATTENTIONS): "sdpa", torch's kernel (diffusers'
+    # default), or "explicit", softmax(QK^T)V written out (use_explicit_attention). The same sums, so
+    # the same model; not the same bits, so a rebuild must use the value its weights were made with.
+    attention: str = "sdpa"
 
 
 def build_unet(r: Recipe) -> UNet2DConditionModel:
@@ -214,12 +218,15 @@ def save(model: UNet2DConditionModel, out: Path, recipe: Recipe, extra: dict[str
     (out / "training.json").write_text(json.dumps({"recipe": asdict(recipe), **extra}, indent=2) + "\n")
 
 
-def use_cpu_attention(model: UNet2DConditionModel) -> None:
-    """Attention through diffusers' `AttnProcessor` (softmax(QK^T)V written out) for CPU training.
+ATTENTIONS = ("sdpa", "explicit")
 
-    torch's CPU flash-attention backward is slow for heads this small (16 channels): with it a
-    training step takes about 15% longer (`bench/mini_train_step.py`). The sums are the same and the
-    saved model is the same kind; sampling keeps the default processor."""
+
+def use_explicit_attention(model: UNet2DConditionModel) -> None:
+    """Attention through diffusers' `AttnProcessor` (softmax(QK^T)V written out).
+
+    torch's CPU flash-attention backward is slow for heads this small (16 channels): a CPU training
+    step takes about a fifth less this way (`bench/mini_train_step.py`). The saved model is the same
+    kind either way, and sampling keeps the default processor."""
     model.set_attn_processor(AttnProcessor())
 
 
@@ -268,8 +275,10 @@ def train(recipe: Recipe, out: Path, log_path: Path, threads: int, checkpoint_ev
     rng = np.random.default_rng(recipe.seed)
     t0 = time.time()
     model = build_unet(recipe).to(device)
-    if torch.device(device).type == "cpu":
-        use_cpu_attention(model)
+    if recipe.attention not in ATTENTIONS:
+        raise ValueError(f"attention must be one of {', '.join(ATTENTIONS)}, not {recipe.attention!r}")
+    if recipe.attention == "explicit":
+        use_explicit_attention(model)
     ema = copy.deepcopy(model).requires_grad_(False)
     batches = Batches(recipe, rng, device)
     opt = torch.optim.AdamW(model.parameters(), lr=recipe.lr, betas=(0.9, 0.99), weight_decay=recipe.weight_decay)
@@ -326,6 +335,9 @@ def main(
     edit_fraction: Annotated[
         float, typer.Option(min=0.0, max=1.0, help="Share of each batch that is edit examples.")
     ] = Recipe.edit_fraction,
+    attention: Annotated[
+        str, typer.Option(help="Attention in training: sdpa (the shipped weights') or explicit (faster on a CPU).")
+    ] = Recipe.attention,
     off_palette: Annotated[
         float,
         typer.Option(
@@ -338,6 +350,8 @@ def main(
         raise typer.BadParameter(f"one of {', '.join(PREDICTIONS)}", param_hint="--prediction")
     if layout not in LAYOUTS:
         raise typer.BadParameter(f"one of {', '.join(LAYOUTS)}", param_hint="--layout")
+    if attention not in ATTENTIONS:
+        raise typer.BadParameter(f"one of {', '.join(ATTENTIONS)}", param_hint="--attention")
     recipe = Recipe(
         seed=seed,
         steps=steps,
@@ -348,6 +362,7 @@ def main(
         per_word=per_word,
         edit_fraction=edit_fraction,
         off_palette=off_palette,
+        attention=attention,
     )
     train(recipe, out, log, threads, checkpoint_every, device)
 

@@ -274,9 +274,9 @@ def train(recipe: Recipe, out: Path, log_path: Path, threads: int, checkpoint_ev
     torch.manual_seed(recipe.seed)
     rng = np.random.default_rng(recipe.seed)
     t0 = time.time()
-    model = build_unet(recipe).to(device)
     if recipe.attention not in ATTENTIONS:
         raise ValueError(f"attention must be one of {', '.join(ATTENTIONS)}, not {recipe.attention!r}")
+    model = build_unet(recipe).to(device)
     if recipe.attention == "explicit":
         use_explicit_attention(model)
     ema = copy.deepcopy(model).requires_grad_(False)

@@ -2,9 +2,9 @@
 
     python bench/mini_train_step.py [--repeats 20]
 
-A step is what `python -m plantain.mini.train` does per batch after drawing it: the loss
-(`plantain.mini.train.training_loss`, bf16 autocast), backward, gradient clipping and the AdamW
-update. It is timed for the shipped recipe and the word-embedding recipe, each with torch's
+A step is what `python -m plantain.mini.train` does per batch after drawing it
+(`plantain.mini.train.training_step`): the loss (bf16 autocast), backward, gradient clipping and the
+AdamW update. It is timed for the shipped recipe and the word-embedding recipe, each with torch's
 scaled-dot-product attention (diffusers' default, `--attention sdpa`) and with the attention written
 out (`--attention explicit`, `use_explicit_attention`). Batch drawing is timed apart. Prints a table and writes
 bench/results/mini_train_step.json.
@@ -28,7 +28,7 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _machine import describe, machine
-from plantain.mini.train import Batches, Recipe, build_unet, training_loss, use_explicit_attention
+from plantain.mini.train import Batches, Recipe, build_unet, optimiser, training_step, use_explicit_attention
 
 ROOT = Path(__file__).resolve().parent.parent
 RECIPES = {"shipped recipe": Recipe(), "word embeddings": replace(Recipe(), word_embeddings=True)}
@@ -42,17 +42,13 @@ def time_steps(recipe: Recipe, explicit: bool, repeats: int) -> tuple[float, flo
     model = build_unet(recipe)
     if explicit:
         use_explicit_attention(model)
-    opt = torch.optim.AdamW(model.parameters(), lr=recipe.lr)
+    opt = optimiser(model, recipe)
     draws, steps = [], []
     for i in range(repeats + 3):  # the first three warm up allocators and kernels
         t0 = time.perf_counter()
         batch = batches.next()
         t1 = time.perf_counter()
-        loss = training_loss(model, recipe, batch, "cpu")
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
+        training_step(model, opt, recipe, batch, "cpu")
         t2 = time.perf_counter()
         if i >= 3:
             draws.append(t1 - t0)

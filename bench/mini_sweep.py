@@ -1,4 +1,4 @@
-"""Train mini-model recipe variants side by side and score each on the validation split.
+"""Train mini-model recipe variants side by side and score each on the validation split (and others).
 
     python bench/mini_sweep.py NAME:FIELD=VALUE[,FIELD=VALUE...] ... [--time-limit S] [--checkpoint-every N]
 
@@ -7,9 +7,9 @@ Each variant is the shipped `Recipe` with some fields replaced, e.g. `V:predicti
 own process on one torch thread, on the GPU when there is one (data and noise are drawn on the CPU, so
 a seed means the same batches everywhere). When all have finished, or after --time-limit seconds, each
 variant's last saved weights (the final ones, else its latest checkpoint) are scored with
-bench/mini_eval.py on the validation split at each --guidance; a table is printed and the figures are
-written to bench/results/mini_sweep.json. This chooses a recipe; the shipped weights come from the
-CPU command in docs/mini-model.md.
+bench/mini_eval.py on each --split (default: validation) at each --guidance; a table is printed and the
+figures are written to bench/results/mini_sweep.json, keyed "SPLIT GUIDANCE". This chooses a recipe;
+the shipped weights come from the CPU command in docs/mini-model.md.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _machine import describe, machine, mini_backend
-from mini_eval import evaluate
+from mini_eval import SPLITS, evaluate
 from plantain.mini.train import Recipe, train
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -88,9 +88,18 @@ def main(
     guidance: Annotated[list[float], typer.Option(help="Guidance scales to score at.")] = [2.0, 3.0],  # noqa: B006
     limit: Annotated[int, typer.Option(help="Only N prompts and N edits (0: the whole split).")] = 0,
     batch: Annotated[int, typer.Option(help="Images per device batch when scoring.")] = 128,
+    split: Annotated[
+        list[str],
+        typer.Option(
+            help="Splits to score on (bench/mini_eval.py): validation, and seen to tell apart "
+            "what a variant has not learnt from what it does not carry over."
+        ),
+    ] = ["validation"],  # noqa: B006
     out: Annotated[Path, typer.Option(help="JSON results.")] = ROOT / "bench/results/mini_sweep.json",
 ) -> None:
     parsed = dict(parse_variant(v) for v in variants)
+    if bad := [sp for sp in split if sp not in SPLITS]:
+        raise typer.BadParameter(f"{bad[0]!r}: must be one of {', '.join(SPLITS)}", param_hint="--split")
     device = "cuda" if torch.cuda.is_available() else "cpu"
     runs.mkdir(parents=True, exist_ok=True)
     # Spawned, not forked: each child starts its own torch, and CUDA cannot be forked.
@@ -111,22 +120,25 @@ def main(
     trained_s = time.time() - t0
 
     results: dict[str, Any] = {}
-    table = Table(title=f"mini recipe sweep, validation split ({trained_s:.0f} s of training)")
-    for col in ("variant", "step", "guidance", *COLUMNS):
+    table = Table(title=f"mini recipe sweep ({trained_s:.0f} s of training)")
+    for col in ("variant", "step", "split", "guidance", *COLUMNS):
         table.add_column(col)
     for name, recipe in parsed.items():
         found = last_weights(runs, name)
         if found is None:
-            table.add_row(name, "none saved", *[""] * (1 + len(COLUMNS)))
+            table.add_row(name, "none saved", *[""] * (2 + len(COLUMNS)))
             continue
         folder, step = found
         backend = mini_backend(folder)
         scored = {}
-        for g in guidance:
-            scores = evaluate(backend, "validation", None, g, limit, batch).results()
-            scored[str(g)] = {k: scores[k] for k in ("steps", "scores", "edits_by_kind", "prompts", "edits")}
-            table.add_row(name, str(step), f"{g:g}", *(f"{scores['scores'].get(c, float('nan')):.3f}" for c in COLUMNS))
-        results[name] = {"recipe": asdict(recipe), "step": step, "of_steps": recipe.steps, "by_guidance": scored}
+        for sp in split:
+            for g in guidance:
+                scores = evaluate(backend, sp, None, g, limit, batch).results()
+                keep = ("split", "steps", "scores", "edits_by_kind", "prompts", "edits")
+                scored[f"{sp} {g}"] = {k: scores[k] for k in keep}
+                row = (f"{scores['scores'].get(c, float('nan')):.3f}" for c in COLUMNS)
+                table.add_row(name, str(step), sp, f"{g:g}", *row)
+        results[name] = {"recipe": asdict(recipe), "step": step, "of_steps": recipe.steps, "by_split_guidance": scored}
     console = Console()
     console.print(table)
     m = machine()

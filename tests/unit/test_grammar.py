@@ -8,8 +8,11 @@ from plantain.mini.grammar import ObjectSpec, PromptSpec, normalise, parse_promp
 from plantain.mini.heldout import (
     eval_edits,
     eval_prompts,
+    example_held_out,
     prompt_held_out,
     scene_held_out,
+    seen_edits,
+    seen_prompts,
     training_prompt_spec,
 )
 from plantain.mini.sampling import random_edit_example, random_prompt_spec, scene_for
@@ -125,3 +128,15 @@ def test_training_never_draws_held_out_and_eval_is_only_held_out() -> None:
     assert all(prompt_held_out(c.spec) for c in prompts)
     assert eval_prompts() == prompts and eval_edits() == edits  # fixed, seeded
     assert scene_held_out(Scene("white", (Obj(0, "triangle", "purple", "small"),)))
+
+
+def test_the_seen_split_holds_no_held_out_case_and_every_edit_applies() -> None:
+    prompts, edits = seen_prompts(11), seen_edits(11)
+    assert len(prompts) == 520 and len(edits) == 300
+    assert not any(prompt_held_out(c.spec) for c in prompts)
+    for case in edits:
+        target = apply_edit(case.source, case.edit, np.random.default_rng(0))
+        assert not example_held_out(case.edit, case.source, target)
+    assert {c.edit.kind for c in edits} == {"recolour", "add", "remove", "move", "background"}
+    assert seen_prompts(11) == prompts and seen_edits(11) == edits  # fixed, seeded
+    assert seen_edits(12) != edits

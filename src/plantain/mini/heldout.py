@@ -14,7 +14,7 @@ import numpy as np
 
 from plantain.mini.edits import EditSpec, apply_edit
 from plantain.mini.grammar import ObjectSpec, PromptSpec
-from plantain.mini.sampling import random_edit, random_prompt_spec, random_scene, scene_for
+from plantain.mini.sampling import random_edit, random_edit_example, random_prompt_spec, random_scene, scene_for
 from plantain.mini.world import BACKGROUNDS, COLOURS, RELATIONS, SHAPES, SIZES, Obj, Scene
 
 HELD_OUT_KINDS = frozenset({("purple", "triangle"), ("orange", "diamond")})
@@ -164,3 +164,23 @@ def training_scene(spec: PromptSpec, rng: np.random.Generator, layout: str = "an
         scene = scene_for(spec, rng, layout)
         if not scene_held_out(scene):
             return scene
+
+
+def seen_prompts(seed: int, n: int = 520) -> list[PromptCase]:
+    """`n` generation prompts drawn as training draws them: no held-out combination in any of them.
+
+    Scored beside the held-out set, they tell a model that has not learnt a task at all from one that
+    has learnt it but does not carry it over to the held-out combinations."""
+    rng = np.random.default_rng(seed)
+    return [PromptCase(training_prompt_spec(rng), seed + i) for i in range(n)]
+
+
+def seen_edits(seed: int, n: int = 300) -> list[EditCase]:
+    """`n` edits drawn as training draws them (sampling.random_edit_example, held-out ones skipped)."""
+    rng = np.random.default_rng(seed + 1)
+    cases: list[EditCase] = []
+    while len(cases) < n:
+        source, edit, target = random_edit_example(rng)
+        if not example_held_out(edit, source, target):
+            cases.append(EditCase(source, edit, seed + 1000 + len(cases)))
+    return cases

@@ -1,0 +1,56 @@
+"""bench/mini_eval.py end to end on a few cases of each split, as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BENCH = ROOT / "bench" / "mini_eval.py"
+
+
+@pytest.mark.parametrize("split", ["validation", "seen"])
+def test_a_split_is_scored_and_written(tmp_path: Path, split: str) -> None:
+    out = tmp_path / "eval.json"
+    run = subprocess.run(
+        [
+            sys.executable,
+            str(BENCH),
+            "--split",
+            split,
+            "--limit",
+            "4",
+            "--out",
+            str(out),
+            "--grid",
+            str(tmp_path / "g.png"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    results = json.loads(out.read_text())
+    assert results["split"] == split and results["prompts"] == 4 and results["edits"] == 4
+    assert set(results["scores"]) >= {"colour_shape", "count", "whole", "edits"}
+    assert all(0.0 <= v <= 1.0 for v in results["scores"].values())
+    assert f"mini model on the {split} split" in run.stdout
+    if split == "seen":
+        assert all(c.endswith("(seen kinds)") for c in results["by_category"])
+
+
+def test_an_unknown_split_is_a_usage_error(tmp_path: Path) -> None:
+    out = tmp_path / "eval.json"
+    run = subprocess.run(
+        [sys.executable, str(BENCH), "--split", "training", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 2
+    assert "--split" in run.stderr and "must be one of test, validation, seen" in run.stderr
+    assert "Traceback" not in run.stderr and not out.exists()

@@ -1,10 +1,11 @@
 """Speed of one training step of the mini model on the CPU, by attention processor.
 
-    python bench/mini_train_step.py [--repeats 20]
+    python bench/mini_train_step.py [NAME:FIELD=VALUE,... ...] [--repeats 20]
 
 A step is what `python -m plantain.mini.train` does per batch after drawing it
 (`plantain.mini.train.training_step`): the loss (bf16 autocast), backward, gradient clipping and the
-AdamW update. It is timed for the shipped recipe and the word-embedding recipe, each with torch's
+AdamW update. It is timed for the recipes named as bench/mini_sweep.py names them (default: the
+shipped recipe and the word-embedding recipe), each with torch's
 scaled-dot-product attention (diffusers' default, `--attention sdpa`) and with the attention written
 out (`--attention explicit`, `use_explicit_attention`). Batch drawing is timed apart. Prints a table and writes
 bench/results/mini_train_step.json.
@@ -28,6 +29,7 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _machine import describe, machine
+from mini_sweep import parse_variant
 from plantain.mini.train import Batches, Recipe, build_unet, optimiser, training_step, use_explicit_attention
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,18 +59,23 @@ def time_steps(recipe: Recipe, explicit: bool, repeats: int) -> tuple[float, flo
 
 
 def main(
+    variants: Annotated[
+        list[str] | None, typer.Argument(help="NAME:FIELD=VALUE,... as bench/mini_sweep.py takes them.")
+    ] = None,
     repeats: Annotated[int, typer.Option(help="Timed steps per configuration (median).")] = 20,
     threads: Annotated[int, typer.Option(help="torch threads, as the training command's --threads.")] = 2,
     out: Annotated[Path, typer.Option(help="JSON results.")] = ROOT / "bench/results/mini_train_step.json",
 ) -> None:
     torch.set_num_threads(threads)
+    recipes = dict(parse_variant(v) for v in variants) if variants else RECIPES
     rows = []
-    for name, recipe in RECIPES.items():
+    for name, recipe in recipes.items():
         default = time_steps(recipe, explicit=False, repeats=repeats)
         explicit = time_steps(recipe, explicit=True, repeats=repeats)
         rows.append(
             {
                 "recipe": name,
+                "parameters_millions": round(sum(p.numel() for p in build_unet(recipe).parameters()) / 1e6, 2),
                 "batch_seconds": round(explicit[0], 4),
                 "step_seconds_sdpa": round(default[1], 4),
                 "step_seconds_explicit": round(explicit[1], 4),
@@ -77,11 +84,12 @@ def main(
             }
         )
     table = Table(title=f"mini model training step, batch {Recipe.batch_size}, median of {repeats}")
-    for col in ("recipe", "draw batch", "step (sdpa)", "step (explicit)", "ratio", "6,000 steps"):
+    for col in ("recipe", "parameters", "draw batch", "step (sdpa)", "step (explicit)", "ratio", "6,000 steps"):
         table.add_column(col)
     for r in rows:
         table.add_row(
             str(r["recipe"]),
+            f"{r['parameters_millions']:.2f} M",
             f"{r['batch_seconds']:.3f} s",
             f"{r['step_seconds_sdpa']:.3f} s",
             f"{r['step_seconds_explicit']:.3f} s",

@@ -113,8 +113,9 @@ def test_explicit_attention_gives_the_same_model_to_rounding_and_is_deterministi
     explicit = replace(TINY, attention="explicit")
     train(explicit, tmp_path / "e1", tmp_path / "e1.csv", threads=1, checkpoint_every=0)
     train(explicit, tmp_path / "e2", tmp_path / "e2.csv", threads=1, checkpoint_every=0)
-    train(TINY, tmp_path / "s", tmp_path / "s.csv", threads=1, checkpoint_every=0)
+    train(replace(TINY, attention="sdpa"), tmp_path / "s", tmp_path / "s.csv", threads=1, checkpoint_every=0)
     assert weights(tmp_path / "e1") == weights(tmp_path / "e2")
+    assert weights(tmp_path / "e1") != weights(tmp_path / "s")  # the other kernel really ran
     # The same sums in another order: the first steps' losses agree closely, the bits need not.
     explicit_losses, sdpa_losses = ([float(r.split(",")[1]) for r in rows(tmp_path / f"{n}.csv")] for n in ("e1", "s"))
     for a, b in zip(explicit_losses, sdpa_losses, strict=True):

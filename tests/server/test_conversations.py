@@ -76,10 +76,6 @@ def test_chat_edits_the_last_image_and_keeps_signed_history(client: genai.Client
     assert len(signed) == 2 and all(p.thought_signature for p in signed)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the built-in model does not yet recolour and move reliably (recolour 0.40, move 0.36 on the held-out set)",
-)
 def test_chat_keeps_the_picture_through_edits(client: genai.Client) -> None:
     chat = client.chats.create(model=LITE, config=cfg(seed=11))
     first = only_candidate(chat.send_message("a red circle at the left on a white background"))

@@ -166,6 +166,14 @@ def training_scene(spec: PromptSpec, rng: np.random.Generator, layout: str = "an
             return scene
 
 
+def training_edit_example(rng: np.random.Generator) -> tuple[Scene, EditSpec, Scene]:
+    """(source, edit, target) as sampling.random_edit_example draws it, redrawn until nothing is held out."""
+    while True:
+        source, edit, target = random_edit_example(rng)
+        if not example_held_out(edit, source, target):
+            return source, edit, target
+
+
 def seen_prompts(seed: int, n: int = 520) -> list[PromptCase]:
     """`n` generation prompts drawn as training draws them: no held-out combination in any of them.
 
@@ -176,11 +184,6 @@ def seen_prompts(seed: int, n: int = 520) -> list[PromptCase]:
 
 
 def seen_edits(seed: int, n: int = 300) -> list[EditCase]:
-    """`n` edits drawn as training draws them (sampling.random_edit_example, held-out ones skipped)."""
+    """`n` edits drawn as training draws them (training_edit_example)."""
     rng = np.random.default_rng(seed + 1)
-    cases: list[EditCase] = []
-    while len(cases) < n:
-        source, edit, target = random_edit_example(rng)
-        if not example_held_out(edit, source, target):
-            cases.append(EditCase(source, edit, seed + 1000 + len(cases)))
-    return cases
+    return [EditCase(*training_edit_example(rng)[:2], seed + 1000 + i) for i in range(n)]

@@ -27,8 +27,8 @@ from plantain.mini.edits import RERENDER_INSTRUCTIONS, EditSpec, edit_text
 from plantain.mini.grammar import PromptSpec, normalise, prompt_text
 from plantain.mini.heldout import (
     edit_held_out,
-    example_held_out,
     scene_held_out,
+    training_edit_example,
     training_prompt_spec,
     training_scene,
 )
@@ -44,7 +44,7 @@ from plantain.mini.pipeline import (
     split_output,
 )
 from plantain.mini.render import render
-from plantain.mini.sampling import LAYOUTS, random_edit_example, random_scene
+from plantain.mini.sampling import LAYOUTS, random_scene
 from plantain.mini.text_encoder import MAX_TOKENS, encode_texts, load_text_encoder, state_width
 from plantain.mini.world import BACKGROUNDS, COLOURS, SHAPES
 
@@ -182,10 +182,7 @@ class Batches:
                         source = target = random_scene(rng)
                     text = RERENDER_INSTRUCTIONS[int(rng.integers(len(RERENDER_INSTRUCTIONS)))]
                 else:
-                    while True:
-                        source, edit, target = random_edit_example(rng)
-                        if not example_held_out(edit, source, target):
-                            break
+                    source, edit, target = training_edit_example(rng)
                     text = edit_text(edit)
                 src, tgt = render(source, r.resolution), render(target, r.resolution)
                 repaint_unnamed(source, edit, target, src, tgt, rng, r.off_palette)

@@ -82,7 +82,7 @@ class Recipe:
     # Chance that an object an edit leaves unnamed is repainted off the world's palette (offpalette).
     off_palette: float = 0.0
     # How the UNet's attention is computed in training (ATTENTIONS): "explicit", softmax(QK^T)V written
-    # out (use_explicit_attention), which the shipped weights use because it makes a CPU step a fifth to
+    # out (use_explicit_attention), which the shipped weights use because it makes a CPU step a sixth to
     # a third cheaper and so buys the longer schedule edits need; or "sdpa", torch's kernel (diffusers'
     # default). The same sums, so the same model; not the same bits, so a rebuild must use the value its
     # weights were made with.
@@ -224,7 +224,7 @@ def use_explicit_attention(model: UNet2DConditionModel) -> None:
     """Attention through diffusers' `AttnProcessor` (softmax(QK^T)V written out).
 
     torch's CPU flash-attention backward is slow for heads this small (16 channels): a CPU training
-    step takes a fifth to a third less this way (`bench/mini_train_step.py`). The saved model is the same
+    step takes a sixth to a third less this way (`bench/mini_train_step.py`). The saved model is the same
     kind either way, and sampling keeps the default processor."""
     model.set_attn_processor(AttnProcessor())
 

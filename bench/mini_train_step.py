@@ -1,4 +1,4 @@
-"""Speed of one training step of the mini model on the CPU, by attention processor.
+"""Speed of one training step of the mini model on the CPU, by attention processor and compilation.
 
     python bench/mini_train_step.py [NAME:FIELD=VALUE,... ...] [--repeats 20]
 
@@ -7,7 +7,8 @@ A step is what `python -m plantain.mini.train` does per batch after drawing it
 AdamW update. It is timed for the recipes named as bench/mini_sweep.py names them (default: the
 shipped recipe and the word-embedding recipe), each with torch's
 scaled-dot-product attention (diffusers' default, `--attention sdpa`) and with the attention written
-out (`--attention explicit`, `use_explicit_attention`). Batch drawing is timed apart. Prints a table and writes
+out (`--attention explicit`, `use_explicit_attention`), and the latter through `torch.compile` (`--compile`,
+whose one-off compile is timed apart). Batch drawing is timed apart. Prints a table and writes
 bench/results/mini_train_step.json.
 """
 
@@ -30,14 +31,22 @@ from rich.table import Table
 sys.path.insert(0, str(Path(__file__).parent))
 from _machine import describe, machine
 from mini_sweep import parse_variant
-from plantain.mini.train import Batches, Recipe, build_unet, optimiser, training_step, use_explicit_attention
+from plantain.mini.train import (
+    Batches,
+    Recipe,
+    build_unet,
+    compiled,
+    optimiser,
+    training_step,
+    use_explicit_attention,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 RECIPES = {"shipped recipe": Recipe(), "word embeddings": replace(Recipe(), word_embeddings=True)}
 
 
-def time_steps(recipe: Recipe, explicit: bool, repeats: int) -> tuple[float, float]:
-    """(median seconds to draw a batch, median seconds for loss + backward + update)."""
+def time_steps(recipe: Recipe, explicit: bool, repeats: int, compile: bool = False) -> tuple[float, float, float]:
+    """(median seconds to draw a batch, median seconds for loss + backward + update, first step's seconds)."""
     torch.manual_seed(0)
     # A small prompt pool: the step does not depend on its size, encoding 24,000 prompts would.
     batches = Batches(replace(recipe, prompt_pool=600), np.random.default_rng(0))
@@ -45,17 +54,20 @@ def time_steps(recipe: Recipe, explicit: bool, repeats: int) -> tuple[float, flo
     if explicit:
         use_explicit_attention(model)
     opt = optimiser(model, recipe)
+    forward = compiled(model) if compile else model
     draws, steps = [], []
     for i in range(repeats + 3):  # the first three warm up allocators and kernels
         t0 = time.perf_counter()
         batch = batches.next()
         t1 = time.perf_counter()
-        training_step(model, opt, recipe, batch, "cpu")
+        training_step(forward, opt, recipe, batch, "cpu")
         t2 = time.perf_counter()
+        if i == 0:
+            first = t2 - t1  # with compile=True, mostly compiling
         if i >= 3:
             draws.append(t1 - t0)
             steps.append(t2 - t1)
-    return statistics.median(draws), statistics.median(steps)
+    return statistics.median(draws), statistics.median(steps), first
 
 
 def main(
@@ -72,6 +84,8 @@ def main(
     for name, recipe in recipes.items():
         default = time_steps(recipe, explicit=False, repeats=repeats)
         explicit = time_steps(recipe, explicit=True, repeats=repeats)
+        fused = time_steps(recipe, explicit=True, repeats=repeats, compile=True)
+        own = fused if recipe.compile else explicit if recipe.attention == "explicit" else default
         rows.append(
             {
                 "recipe": name,
@@ -80,13 +94,19 @@ def main(
                 "step_seconds_sdpa": round(default[1], 4),
                 "step_seconds_explicit": round(explicit[1], 4),
                 "ratio": round(explicit[1] / default[1], 3),
-                # the recipe's own schedule, drawing and stepping with explicit attention
+                "step_seconds_compiled": round(fused[1], 4),
+                "compile_seconds": round(fused[2], 1),
+                "compiled_ratio": round(fused[1] / explicit[1], 3),
+                # the recipe's own schedule, attention and compilation
                 "steps": recipe.steps,
-                "projected_minutes": round(recipe.steps * (explicit[0] + explicit[1]) / 60, 1),
+                "projected_minutes": round(
+                    (recipe.steps * (own[0] + own[1]) + (fused[2] if recipe.compile else 0)) / 60, 1
+                ),
             }
         )
     table = Table(title=f"mini model training step, batch {Recipe.batch_size}, median of {repeats}")
-    for col in ("recipe", "parameters", "draw batch", "step (sdpa)", "step (explicit)", "ratio", "steps", "projected"):
+    columns = ("recipe", "parameters", "draw batch", "step (sdpa)", "step (explicit)", "ratio")
+    for col in (*columns, "step (compiled)", "vs explicit", "compile", "steps", "projected"):
         table.add_column(col)
     for r in rows:
         table.add_row(
@@ -96,6 +116,9 @@ def main(
             f"{r['step_seconds_sdpa']:.3f} s",
             f"{r['step_seconds_explicit']:.3f} s",
             f"{r['ratio']:.2f}",
+            f"{r['step_seconds_compiled']:.3f} s",
+            f"{r['compiled_ratio']:.2f}",
+            f"{r['compile_seconds']:.0f} s",
             f"{r['steps']:,}",
             f"{r['projected_minutes']:.0f} min",
         )

@@ -7,10 +7,12 @@ from pathlib import Path
 
 import pytest
 import torch
+import typer
 from PIL import Image
+from typer.testing import CliRunner
 
 from plantain.mini.pipeline import PREDICTIONS, MiniPipeline, load_mini_pipeline, output_velocity
-from plantain.mini.train import Recipe, train
+from plantain.mini.train import Recipe, main, train
 
 TINY = Recipe(steps=3, batch_size=4, prompt_pool=48, channels=(8, 16, 16), heads=2, warmup=1)
 
@@ -128,3 +130,44 @@ def test_an_unknown_attention_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="attention must be one of sdpa, explicit"):
         train(replace(TINY, attention="flash"), tmp_path / "m", tmp_path / "m.csv", threads=1, checkpoint_every=0)
     assert not (tmp_path / "m").exists()
+
+
+def test_compiled_training_is_deterministic_and_the_same_model_to_rounding(tmp_path: Path) -> None:
+    compiled = replace(TINY, compile=True)
+    train(compiled, tmp_path / "c1", tmp_path / "c1.csv", threads=1, checkpoint_every=0)
+    train(compiled, tmp_path / "c2", tmp_path / "c2.csv", threads=1, checkpoint_every=0)
+    train(TINY, tmp_path / "e", tmp_path / "e.csv", threads=1, checkpoint_every=0)
+    assert weights(tmp_path / "c1") == weights(tmp_path / "c2")
+    assert weights(tmp_path / "c1") != weights(tmp_path / "e")  # the compiled kernels really ran
+    compiled_losses, eager_losses = ([float(r.split(",")[1]) for r in rows(tmp_path / f"{n}.csv")] for n in ("c1", "e"))
+    for a, b in zip(compiled_losses, eager_losses, strict=True):
+        assert abs(a - b) <= 0.05 * max(abs(a), abs(b)), (compiled_losses, eager_losses)
+    # What is saved is the eager model's own folder, which loads without torch.compile.
+    pipe = load_mini_pipeline(tmp_path / "c1")
+    assert pipe("a red circle", num_inference_steps=2).images[0].size == (32, 32)
+
+
+def test_float16_storage_halves_the_folder_and_loads_back_in_float32(tmp_path: Path) -> None:
+    train(TINY, tmp_path / "f32", tmp_path / "f32.csv", threads=1, checkpoint_every=0)
+    train(replace(TINY, storage="float16"), tmp_path / "f16", tmp_path / "f16.csv", threads=1, checkpoint_every=0)
+    assert len(weights(tmp_path / "f16")) < 0.55 * len(weights(tmp_path / "f32"))
+    full, half = load_mini_pipeline(tmp_path / "f32"), load_mini_pipeline(tmp_path / "f16")
+    assert {p.dtype for p in half.unet.parameters()} == {torch.float32}
+    # The same training, rounded once to float16 when saved.
+    for (name, a), (_, b) in zip(full.unet.state_dict().items(), half.unet.state_dict().items(), strict=True):
+        assert torch.equal(a.half().float(), b), name
+    with pytest.raises(ValueError, match="storage must be one of float32, float16"):
+        train(replace(TINY, storage="int8"), tmp_path / "x", tmp_path / "x.csv", threads=1, checkpoint_every=0)
+    assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize(
+    ("option", "value"), [("--channels", "32/64/x"), ("--channels", "40/80/160"), ("--storage", "int8")]
+)
+def test_the_training_command_refuses_a_bad_option_in_one_line(tmp_path: Path, option: str, value: str) -> None:
+    app = typer.Typer()
+    app.command()(main)
+    result = CliRunner().invoke(app, ["--out", str(tmp_path / "m"), "--log", str(tmp_path / "m.csv"), option, value])
+    assert result.exit_code == 2
+    assert option in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "m").exists() and not (tmp_path / "m.csv").exists()

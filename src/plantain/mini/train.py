@@ -14,7 +14,7 @@ import math
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, cast
 
 import numpy as np
 import torch
@@ -87,6 +87,13 @@ class Recipe:
     # default). The same sums, so the same model; not the same bits, so a rebuild must use the value its
     # weights were made with.
     attention: str = "explicit"
+    # Train through `torch.compile` (inductor): fused kernels make a CPU step about an eighth cheaper
+    # (`bench/mini_train_step.py`), after a compile of a minute or two. Like `attention`, the same
+    # sums in other bits, so a rebuild uses the value its weights were made with.
+    compile: bool = False
+    # How the shipped UNet's weights are stored: "float16" halves the folder (the package ships at
+    # most 40 MB), and `from_pretrained` reads them back into float32, the precision sampling runs in.
+    storage: str = "float32"
 
 
 def build_unet(r: Recipe) -> UNet2DConditionModel:
@@ -208,7 +215,11 @@ def lr_at(step: int, r: Recipe) -> float:
     return r.lr * 0.5 * (1 + math.cos(math.pi * progress))
 
 
+STORAGES = {"float32": torch.float32, "float16": torch.float16}
+
+
 def save(model: UNet2DConditionModel, out: Path, recipe: Recipe, extra: dict[str, object]) -> None:
+    model = model.to(STORAGES[recipe.storage])
     scheduler = FlowMatchEulerDiscreteScheduler(num_train_timesteps=1000, shift=1.0)
     text_units = "word" if recipe.per_word else "token"
     MiniPipeline(unet=model, scheduler=scheduler, prediction=recipe.prediction, text_units=text_units).save_pretrained(
@@ -227,6 +238,11 @@ def use_explicit_attention(model: UNet2DConditionModel) -> None:
     step takes a sixth to a third less this way (`bench/mini_train_step.py`). The saved model is the same
     kind either way, and sampling keeps the default processor."""
     model.set_attn_processor(AttnProcessor())
+
+
+def compiled(model: UNet2DConditionModel) -> UNet2DConditionModel:
+    """The model through `torch.compile`; its parameters are the model's own."""
+    return cast(UNet2DConditionModel, torch.compile(model))
 
 
 def training_loss(
@@ -295,25 +311,29 @@ def train(recipe: Recipe, out: Path, log_path: Path, threads: int, checkpoint_ev
     t0 = time.time()
     if recipe.attention not in ATTENTIONS:
         raise ValueError(f"attention must be one of {', '.join(ATTENTIONS)}, not {recipe.attention!r}")
+    if recipe.storage not in STORAGES:
+        raise ValueError(f"storage must be one of {', '.join(STORAGES)}, not {recipe.storage!r}")
     model = build_unet(recipe).to(device)
     if recipe.attention == "explicit":
         use_explicit_attention(model)
     ema = copy.deepcopy(model).requires_grad_(False)
+    # The compiled wrapper shares the model's parameters; the EMA copy and what is saved stay eager.
+    forward = compiled(model) if recipe.compile else model
     batches = Batches(recipe, rng, device)
     opt = optimiser(model, recipe)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     log = log_path.open("w")
     log.write("step,loss,lr,seconds\n")
+    ema_params, model_params = list(ema.parameters()), list(model.parameters())
     bar = tqdm(range(recipe.steps), desc="training", unit="step")
     running = None
     for step in bar:
         for group in opt.param_groups:
             group["lr"] = lr_at(step, recipe)
-        value = training_step(model, opt, recipe, batches.next(), device)
+        value = training_step(forward, opt, recipe, batches.next(), device)
         decay = min(recipe.ema_decay, (1 + step) / (10 + step))
         with torch.no_grad():
-            for pe, pm in zip(ema.parameters(), model.parameters(), strict=True):
-                pe.lerp_(pm, 1 - decay)
+            torch._foreach_lerp_(ema_params, model_params, 1 - decay)
         running = value if running is None else 0.98 * running + 0.02 * value
         bar.set_postfix(loss=f"{running:.4f}")
         log.write(f"{step},{value:.5f},{lr_at(step, recipe):.6g},{time.time() - t0:.1f}\n")
@@ -352,6 +372,15 @@ def main(
     attention: Annotated[
         str, typer.Option(help="Attention in training: explicit (the shipped weights', faster on a CPU) or sdpa.")
     ] = Recipe.attention,
+    compile: Annotated[
+        bool, typer.Option("--compile/--no-compile", help="Train through torch.compile (faster after a compile).")
+    ] = Recipe.compile,
+    channels: Annotated[str, typer.Option(help="UNet channels per level, finest first, as 32/64/128.")] = "/".join(
+        map(str, Recipe.channels)
+    ),
+    storage: Annotated[
+        str, typer.Option(help="How the saved weights are stored: float32 or float16 (half the size).")
+    ] = Recipe.storage,
     off_palette: Annotated[
         float,
         typer.Option(
@@ -366,6 +395,17 @@ def main(
         raise typer.BadParameter(f"one of {', '.join(LAYOUTS)}", param_hint="--layout")
     if attention not in ATTENTIONS:
         raise typer.BadParameter(f"one of {', '.join(ATTENTIONS)}", param_hint="--attention")
+    if storage not in STORAGES:
+        raise typer.BadParameter(f"one of {', '.join(STORAGES)}", param_hint="--storage")
+    try:
+        widths = tuple(int(c) for c in channels.split("/"))
+    except ValueError:
+        widths = ()
+    if len(widths) < 2 or min(widths) < 1 or any(w % min(16, widths[0]) for w in widths):
+        raise typer.BadParameter(
+            f"{channels!r}: two or more widths like 32/64/128, each a multiple of min(16, the first)",
+            param_hint="--channels",
+        )
     recipe = Recipe(
         seed=seed,
         steps=steps,
@@ -377,6 +417,9 @@ def main(
         edit_fraction=edit_fraction,
         off_palette=off_palette,
         attention=attention,
+        compile=compile,
+        channels=widths,
+        storage=storage,
     )
     train(recipe, out, log, threads, checkpoint_every, device)
 

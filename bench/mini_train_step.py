@@ -122,7 +122,7 @@ def main(
             f"{r['steps']:,}",
             f"{r['projected_minutes']:.0f} min",
         )
-    console = Console()
+    console = Console(width=160)  # the table is wider than a terminal's default 80 columns
     console.print(table)
     m = machine()
     console.print(f"on {describe(m)}")

@@ -219,7 +219,8 @@ STORAGES = {"float32": torch.float32, "float16": torch.float16}
 
 
 def save(model: UNet2DConditionModel, out: Path, recipe: Recipe, extra: dict[str, object]) -> None:
-    model = model.to(STORAGES[recipe.storage])
+    if model.dtype != STORAGES[recipe.storage]:
+        model = model.to(STORAGES[recipe.storage])
     scheduler = FlowMatchEulerDiscreteScheduler(num_train_timesteps=1000, shift=1.0)
     text_units = "word" if recipe.per_word else "token"
     MiniPipeline(unet=model, scheduler=scheduler, prediction=recipe.prediction, text_units=text_units).save_pretrained(

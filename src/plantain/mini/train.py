@@ -96,6 +96,11 @@ class Recipe:
     storage: str = "float32"
 
 
+def norm_groups(channels: tuple[int, ...]) -> int:
+    """GroupNorm's group count for these widths; every width must be a multiple of it."""
+    return min(16, channels[0])
+
+
 def build_unet(r: Recipe) -> UNet2DConditionModel:
     levels = len(r.channels)
     attn = [i >= levels - r.attn_levels for i in range(levels)]  # finest level first
@@ -111,7 +116,7 @@ def build_unet(r: Recipe) -> UNet2DConditionModel:
         layers_per_block=r.layers_per_block,
         cross_attention_dim=state_width(r.word_embeddings),
         attention_head_dim=r.heads,  # diffusers reads this as the number of heads
-        norm_num_groups=min(16, r.channels[0]),
+        norm_num_groups=norm_groups(r.channels),
         transformer_layers_per_block=r.transformer_layers,
         # the pooled prompt, as a global condition
         class_embed_type="projection" if r.pooled else None,
@@ -402,7 +407,7 @@ def main(
         widths = tuple(int(c) for c in channels.split("/"))
     except ValueError:
         widths = ()
-    if len(widths) < 2 or min(widths) < 1 or any(w % min(16, widths[0]) for w in widths):
+    if len(widths) < 2 or min(widths) < 1 or any(w % norm_groups(widths) for w in widths):
         raise typer.BadParameter(
             f"{channels!r}: two or more widths like 32/64/128, each a multiple of min(16, the first)",
             param_hint="--channels",

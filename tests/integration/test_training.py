@@ -154,7 +154,14 @@ def test_float16_storage_halves_the_folder_and_loads_back_in_float32(tmp_path: P
 
 
 @pytest.mark.parametrize(
-    ("option", "value"), [("--channels", "32/64/x"), ("--channels", "40/80/160"), ("--storage", "int8")]
+    ("option", "value"),
+    [
+        ("--channels", "32/64/x"),
+        ("--channels", "40/80/160"),
+        ("--storage", "int8"),
+        ("--attn-levels", "4"),
+        ("--attn-levels", "-1"),
+    ],
 )
 def test_the_training_command_refuses_a_bad_option_in_one_line(tmp_path: Path, option: str, value: str) -> None:
     app = typer.Typer()

@@ -384,6 +384,9 @@ def main(
     channels: Annotated[str, typer.Option(help="UNet channels per level, finest first, as 32/64/128.")] = "/".join(
         map(str, Recipe.channels)
     ),
+    attn_levels: Annotated[
+        int, typer.Option(min=0, help="Resolutions with cross-attention to the prompt, counted from the coarsest.")
+    ] = Recipe.attn_levels,
     storage: Annotated[
         str, typer.Option(help="How the saved weights are stored: float32 or float16 (half the size).")
     ] = Recipe.storage,
@@ -412,6 +415,8 @@ def main(
             f"{channels!r}: two or more widths like 32/64/128, each a multiple of min(16, the first)",
             param_hint="--channels",
         )
+    if attn_levels > len(widths):
+        raise typer.BadParameter(f"at most the {len(widths)} levels of --channels", param_hint="--attn-levels")
     recipe = Recipe(
         seed=seed,
         steps=steps,
@@ -425,6 +430,7 @@ def main(
         attention=attention,
         compile=compile,
         channels=widths,
+        attn_levels=attn_levels,
         storage=storage,
     )
     train(recipe, out, log, threads, checkpoint_every, device)

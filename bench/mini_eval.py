@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -32,7 +32,7 @@ from plantain.mini.edits import edit_text
 from plantain.mini.grammar import prompt_text
 from plantain.mini.heldout import EVAL_SEED, eval_edits, eval_prompts, prompt_held_out, seen_edits, seen_prompts
 from plantain.mini.render import render_image
-from plantain.mini.score import PROMPT_METRICS, score_edit, score_prompt
+from plantain.mini.score import EDIT_FAILURES, PROMPT_METRICS, edit_failure, score_prompt
 
 ROOT = Path(__file__).resolve().parent.parent
 BARS = {"colour_shape": 0.90, "count": 0.80, "position": 0.80, "whole": 0.70, "edits": 0.80}
@@ -108,6 +108,8 @@ class Evaluation:
     totals: dict[str, list[bool]] = field(default_factory=lambda: defaultdict(list))
     by_cat: dict[str, dict[str, list[bool]]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(list)))
     edit_by_kind: dict[str, list[bool]] = field(default_factory=lambda: defaultdict(list))
+    # per edit kind, how many failed in each way of score.EDIT_FAILURES
+    edit_failures: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
 
     def results(self) -> dict[str, Any]:
         totals = self.totals
@@ -123,6 +125,7 @@ class Evaluation:
             "passed": {k: frac(totals[k]) >= bar for k, bar in BARS.items()},
             "by_category": {c: {k: frac(v) for k, v in d.items()} for c, d in self.by_cat.items()},
             "edits_by_kind": {k: frac(v) for k, v in self.edit_by_kind.items()},
+            "edit_failures": {k: dict(v) for k, v in sorted(self.edit_failures.items())},
             "seconds": round(self.seconds, 1),
             "machine": machine(),
         }
@@ -154,9 +157,11 @@ def evaluate(
                 ev.totals[metric].append(ok)
                 ev.by_cat[category(case.spec)][metric].append(ok)
     for case, im in zip(edits, edit_images, strict=True):
-        ok = score_edit(case.source, case.edit, im)
-        ev.totals["edits"].append(ok)
-        ev.edit_by_kind[case.edit.kind].append(ok)
+        failure = edit_failure(case.source, case.edit, im)
+        ev.totals["edits"].append(failure is None)
+        ev.edit_by_kind[case.edit.kind].append(failure is None)
+        if failure is not None:
+            ev.edit_failures[case.edit.kind][failure] += 1
     return ev
 
 
@@ -205,6 +210,12 @@ def main(
     for kind, v in sorted(edit_by_kind.items()):
         cat_table.add_row(f"edit: {kind}", *(["-"] * (len(PROMPT_METRICS) - 1)), f"{frac(v):.2f}")
     console.print(cat_table)
+    fail_table = Table(title="failed edits, by how they failed")
+    for col in ("edit", "cases", *EDIT_FAILURES):
+        fail_table.add_column(col)
+    for kind, v in sorted(edit_by_kind.items()):
+        fail_table.add_row(kind, str(len(v)), *(str(ev.edit_failures[kind][f]) for f in EDIT_FAILURES))
+    console.print(fail_table)
     console.print(f"{seconds:.0f} s on {describe(m)}")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")

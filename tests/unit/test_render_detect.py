@@ -5,10 +5,11 @@ from PIL import Image
 
 from plantain.imaging.encode import upscale
 from plantain.mini.detect import detect
+from plantain.mini.edits import apply_edit
 from plantain.mini.heldout import eval_edits, eval_prompts
 from plantain.mini.render import render, render_image
 from plantain.mini.sampling import random_scene, scene_for
-from plantain.mini.score import score_edit, score_prompt
+from plantain.mini.score import EDIT_FAILURES, edit_failure, score_edit, score_prompt
 from plantain.mini.world import BACKGROUNDS, COLOURS, Obj, Scene
 
 
@@ -50,3 +51,22 @@ def test_scoring_accepts_renders_and_rejects_wrong_images() -> None:
         assert not score_prompt(case.spec, blank)["whole"]
     for case in eval_edits()[::10]:
         assert not score_edit(case.source, case.edit, render_image(case.source))
+
+
+def test_edit_failure_names_how_an_edit_went_wrong() -> None:
+    rng = np.random.default_rng(5)
+    seen: set[tuple[str, str]] = set()
+    for case in eval_edits()[::5]:
+        want = apply_edit(case.source, case.edit, rng)
+        assert edit_failure(case.source, case.edit, render_image(want)) is None
+        # the source left as it was: each kind of edit fails in its own way
+        unchanged = {"recolour": "objects", "background": "background", "move": "placement"}
+        unchanged |= {"add": "object count", "remove": "object count"}
+        failure = edit_failure(case.source, case.edit, render_image(case.source))
+        assert failure == unchanged[case.edit.kind], (case.edit, failure)
+        seen.add((case.edit.kind, failure))
+        if want.objects and want.free_cells:
+            extra = want.replace(None, Obj(want.free_cells[0], "circle", "red", "large"))
+            assert edit_failure(case.source, case.edit, render_image(extra)) == "object count"
+    assert {kind for kind, _ in seen} == {"recolour", "background", "move", "add", "remove"}
+    assert set(EDIT_FAILURES) >= {failure for _, failure in seen}

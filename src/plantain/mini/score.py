@@ -54,20 +54,42 @@ def score_prompt(spec: PromptSpec, image: Image.Image) -> dict[str, bool | None]
     return result
 
 
+# Why an edit failed, in the order edit_failure checks: an unreadable blob, the wrong background,
+# objects gained or lost, the right number of objects of the wrong colours or shapes, or the right
+# objects in the wrong cells or sizes.
+EDIT_FAILURES = ("unrecognised", "background", "object count", "objects", "placement")
+
+
 def score_edit(source: Scene, edit: EditSpec, image: Image.Image) -> bool:
+    return edit_failure(source, edit, image) is None
+
+
+def edit_failure(source: Scene, edit: EditSpec, image: Image.Image) -> str | None:
+    """None when the edit is correct, otherwise the first of EDIT_FAILURES that went wrong."""
     scene, unrecognised = read_scene(image)
     if unrecognised:
-        return False
+        return "unrecognised"
     if edit.kind == "add":
-        if scene.background != source.background:
-            return False
+        # Where an add names no cell any free cell is right, so there is no one intended scene.
+        background = source.background
+        kinds = Counter(o.kind for o in source.objects) + Counter([(edit.colour, edit.shape)])
+    else:
+        want = apply_edit(source, edit)
+        if scene == want:
+            return None
+        background, kinds = want.background, Counter(o.kind for o in want.objects)
+    if scene.background != background:
+        return "background"
+    if len(scene.objects) != kinds.total():
+        return "object count"
+    if Counter(o.kind for o in scene.objects) != kinds:
+        return "objects"
+    if edit.kind == "add":
         remaining = list(scene.objects)
         for o in source.objects:
             if o not in remaining:
-                return False
+                return "placement"
             remaining.remove(o)
-        if len(remaining) != 1:
-            return False
         (new,) = remaining
-        return new.kind == (edit.colour, edit.shape) and (edit.cell is None or new.cell == edit.cell)
-    return scene == apply_edit(source, edit)
+        return None if edit.cell is None or new.cell == edit.cell else "placement"
+    return "placement"

@@ -54,14 +54,19 @@ def test_scoring_accepts_renders_and_rejects_wrong_images() -> None:
 
 
 def test_edit_failure_names_how_an_edit_went_wrong() -> None:
+    # the source left as it was: each kind of edit fails in its own way
+    unchanged = {
+        "recolour": "objects",
+        "background": "background",
+        "move": "placement",
+        "add": "object count",
+        "remove": "object count",
+    }
     rng = np.random.default_rng(5)
     seen: set[tuple[str, str]] = set()
     for case in eval_edits()[::5]:
         want = apply_edit(case.source, case.edit, rng)
         assert edit_failure(case.source, case.edit, render_image(want)) is None
-        # the source left as it was: each kind of edit fails in its own way
-        unchanged = {"recolour": "objects", "background": "background", "move": "placement"}
-        unchanged |= {"add": "object count", "remove": "object count"}
         failure = edit_failure(case.source, case.edit, render_image(case.source))
         assert failure == unchanged[case.edit.kind], (case.edit, failure)
         seen.add((case.edit.kind, failure))

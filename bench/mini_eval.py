@@ -40,6 +40,9 @@ BARS = {"colour_shape": 0.90, "count": 0.80, "position": 0.80, "whole": 0.70, "e
 # for tuning; seen: cases drawn as training draws them (no held-out combination), to tell what a
 # model has not learnt at all from what it does not carry over to the held-out combinations.
 SPLITS = ("test", "validation", "seen")
+# Edits that name the object they change, by its shape and optionally its colour.
+REFERRING_EDITS = ("recolour", "move", "remove")
+REFERENCES = ("colour named", "shape only")
 
 
 def split_cases(split: str) -> tuple[list[Any], list[Any]]:
@@ -110,6 +113,11 @@ class Evaluation:
     edit_by_kind: dict[str, list[bool]] = field(default_factory=lambda: defaultdict(list))
     # per edit kind, how many failed in each way of score.EDIT_FAILURES
     edit_failures: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    # per edit kind that names an object (recolour, move, remove), outcomes by how it names it:
+    # "colour named" ("the red square") or "shape only" ("the square")
+    edit_by_reference: dict[str, dict[str, list[bool]]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(list))
+    )
 
     def results(self) -> dict[str, Any]:
         totals = self.totals
@@ -126,6 +134,9 @@ class Evaluation:
             "by_category": {c: {k: frac(v) for k, v in d.items()} for c, d in self.by_cat.items()},
             "edits_by_kind": {k: frac(v) for k, v in self.edit_by_kind.items()},
             "edit_failures": {k: dict(v) for k, v in sorted(self.edit_failures.items())},
+            "edits_by_reference": {
+                k: {ref: frac(v) for ref, v in sorted(d.items())} for k, d in sorted(self.edit_by_reference.items())
+            },
             "seconds": round(self.seconds, 1),
             "machine": machine(),
         }
@@ -162,6 +173,9 @@ def evaluate(
         ev.edit_by_kind[case.edit.kind].append(failure is None)
         if failure is not None:
             ev.edit_failures[case.edit.kind][failure] += 1
+        if case.edit.kind in REFERRING_EDITS:
+            reference = "colour named" if case.edit.colour is not None else "shape only"
+            ev.edit_by_reference[case.edit.kind][reference].append(failure is None)
     return ev
 
 
@@ -211,10 +225,12 @@ def main(
         cat_table.add_row(f"edit: {kind}", *(["-"] * (len(PROMPT_METRICS) - 1)), f"{frac(v):.2f}")
     console.print(cat_table)
     fail_table = Table(title="failed edits, by how they failed")
-    for col in ("edit", "cases", *EDIT_FAILURES):
+    for col in ("edit", "cases", *EDIT_FAILURES, *(f"right, {ref}" for ref in REFERENCES)):
         fail_table.add_column(col)
     for kind, v in sorted(edit_by_kind.items()):
-        fail_table.add_row(kind, str(len(v)), *(str(ev.edit_failures[kind][f]) for f in EDIT_FAILURES))
+        refs = ev.edit_by_reference.get(kind, {})
+        right = [f"{sum(refs[r])}/{len(refs[r])}" if refs.get(r) else "-" for r in REFERENCES]
+        fail_table.add_row(kind, str(len(v)), *(str(ev.edit_failures[kind][f]) for f in EDIT_FAILURES), *right)
     console.print(fail_table)
     console.print(f"{seconds:.0f} s on {describe(m)}")
     out.parent.mkdir(parents=True, exist_ok=True)

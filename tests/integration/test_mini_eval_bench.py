@@ -39,6 +39,13 @@ def test_a_split_is_scored_and_written(tmp_path: Path, split: str) -> None:
     assert set(results["scores"]) >= {"colour_shape", "count", "whole", "edits"}
     assert all(0.0 <= v <= 1.0 for v in results["scores"].values())
     assert f"mini model on the {split} split" in run.stdout
+    # every failed edit is counted once under how it failed, and the by-reference outcomes are the
+    # same edits split by how they name their object
+    failed = sum(sum(by_way.values()) for by_way in results["edit_failures"].values())
+    assert failed == round(results["edits"] * (1 - results["scores"]["edits"]))
+    assert set(results["edits_by_reference"]) <= {"recolour", "move", "remove"} & set(results["edits_by_kind"])
+    for refs in results["edits_by_reference"].values():
+        assert set(refs) <= {"colour named", "shape only"} and all(0.0 <= v <= 1.0 for v in refs.values())
     if split == "seen":
         assert all(c.endswith("(seen kinds)") for c in results["by_category"])
 

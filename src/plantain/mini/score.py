@@ -54,10 +54,11 @@ def score_prompt(spec: PromptSpec, image: Image.Image) -> dict[str, bool | None]
     return result
 
 
-# Why an edit failed, in the order edit_failure checks: an unreadable blob, the wrong background,
-# objects gained or lost, the right number of objects of the wrong colours or shapes, or the right
-# objects in the wrong cells or sizes.
-EDIT_FAILURES = ("unrecognised", "background", "object count", "objects", "placement")
+# Why an edit failed, in the order edit_failure checks: an unreadable blob, the picture left as it
+# was (the instruction ignored rather than carried out wrongly), the wrong background, objects gained
+# or lost, the right number of objects of the wrong colours or shapes, or the right objects in the
+# wrong cells or sizes.
+EDIT_FAILURES = ("unrecognised", "unchanged", "background", "object count", "objects", "placement")
 
 
 def score_edit(source: Scene, edit: EditSpec, image: Image.Image) -> bool:
@@ -78,6 +79,10 @@ def edit_failure(source: Scene, edit: EditSpec, image: Image.Image) -> str | Non
         if scene == want:
             return None
         background, kinds = want.background, Counter(o.kind for o in want.objects)
+    # Checked after correctness: an instruction whose change is a no-op ("move" to the object's own
+    # cell) is right when nothing changes.
+    if scene == source:
+        return "unchanged"
     if scene.background != background:
         return "background"
     if len(scene.objects) != kinds.total():

@@ -1,6 +1,6 @@
 """Quality of the built-in mini model on the held-out set of the mini world.
 
-    python bench/mini_eval.py [--weights FOLDER] [--limit N]
+    python bench/mini_eval.py [--weights FOLDER] [--split test|validation|seen] [--limit N] [--holding WORD]
 
 Generates every held-out prompt (520) and applies every held-out edit (300) with fixed seeds, reads
 each result back with the world's detector, prints a table and writes bench/results/mini_eval.json
@@ -118,6 +118,17 @@ class Evaluation:
     edit_by_reference: dict[str, dict[str, list[bool]]] = field(
         default_factory=lambda: defaultdict(lambda: defaultdict(list))
     )
+    # (instruction, right) per edit case, in order
+    edit_outcomes: list[tuple[str, bool]] = field(default_factory=list)
+
+    def by_word(self, words: list[str]) -> dict[str, dict[str, float | int]]:
+        """Edits right among those whose instruction holds each word, and among the rest."""
+        table: dict[str, dict[str, float | int]] = {}
+        for word in words:
+            holding = [ok for text, ok in self.edit_outcomes if word in text.split()]
+            rest = [ok for text, ok in self.edit_outcomes if word not in text.split()]
+            table[word] = {"holding": frac(holding), "n_holding": len(holding), "rest": frac(rest), "n_rest": len(rest)}
+        return table
 
     def results(self) -> dict[str, Any]:
         totals = self.totals
@@ -170,6 +181,7 @@ def evaluate(
     for case, im in zip(edits, edit_images, strict=True):
         failure = edit_failure(case.source, case.edit, im)
         ev.totals["edits"].append(failure is None)
+        ev.edit_outcomes.append((edit_text(case.edit), failure is None))
         ev.edit_by_kind[case.edit.kind].append(failure is None)
         if failure is not None:
             ev.edit_failures[case.edit.kind][failure] += 1
@@ -186,6 +198,10 @@ def main(
     batch: Annotated[int, typer.Option(help="Images per device batch.")] = 16,
     threads: Annotated[int, typer.Option(help="torch threads.")] = 2,
     limit: Annotated[int, typer.Option(help="Only N prompts and N edits, spread over the set (0: all).")] = 0,
+    holding: Annotated[
+        list[str] | None,
+        typer.Option(help="Also score apart the edits whose instruction holds this word (repeatable)."),
+    ] = None,
     split: Annotated[
         str,
         typer.Option(
@@ -201,6 +217,8 @@ def main(
     torch.set_num_threads(threads)
     ev = evaluate(mini_backend(weights), split, steps, guidance, limit, batch)
     results = {"model": str(weights or "shipped"), **ev.results()}
+    if holding:
+        results["edits_by_word"] = ev.by_word(holding)
     totals, by_cat, edit_by_kind, prompts = ev.totals, ev.by_cat, ev.edit_by_kind, ev.prompts
     seconds, m = ev.seconds, results["machine"]
     table = Table(title=f"mini model on the {split} split ({len(prompts)} prompts, {ev.edits} edits)")
@@ -225,13 +243,20 @@ def main(
         cat_table.add_row(f"edit: {kind}", *(["-"] * (len(PROMPT_METRICS) - 1)), f"{frac(v):.2f}")
     console.print(cat_table)
     fail_table = Table(title="failed edits, by how they failed")
-    for col in ("edit", "cases", *EDIT_FAILURES, *(f"right, {ref}" for ref in REFERENCES)):
+    for col in ("edit", "cases", *EDIT_FAILURES):
         fail_table.add_column(col)
     for kind, v in sorted(edit_by_kind.items()):
-        refs = ev.edit_by_reference.get(kind, {})
-        right = [f"{sum(refs[r])}/{len(refs[r])}" if refs.get(r) else "-" for r in REFERENCES]
-        fail_table.add_row(kind, str(len(v)), *(str(ev.edit_failures[kind][f]) for f in EDIT_FAILURES), *right)
+        fail_table.add_row(kind, str(len(v)), *(str(ev.edit_failures[kind][f]) for f in EDIT_FAILURES))
     console.print(fail_table)
+    ref_table = Table(title="edits right, by how they name their object")
+    for col in ("edit", *REFERENCES):
+        ref_table.add_column(col)
+    for kind, refs in sorted(ev.edit_by_reference.items()):
+        ref_table.add_row(kind, *(f"{sum(refs[r])}/{len(refs[r])}" if refs.get(r) else "-" for r in REFERENCES))
+    console.print(ref_table)
+    for word, d in results.get("edits_by_word", {}).items():
+        held, rest = f"{d['holding']:.3f} of {d['n_holding']}", f"{d['rest']:.3f} of {d['n_rest']}"
+        console.print(f"edits holding {word!r}: {held}; the rest: {rest}")
     console.print(f"{seconds:.0f} s on {describe(m)}")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")

@@ -28,6 +28,8 @@ def test_a_split_is_scored_and_written(tmp_path: Path, split: str) -> None:
             str(out),
             "--grid",
             str(tmp_path / "g.png"),
+            "--holding",
+            "the",
         ],
         capture_output=True,
         text=True,
@@ -44,6 +46,12 @@ def test_a_split_is_scored_and_written(tmp_path: Path, split: str) -> None:
     failed = sum(sum(by_way.values()) for by_way in results["edit_failures"].values())
     assert failed == round(results["edits"] * (1 - results["scores"]["edits"]))
     assert set(results["edits_by_reference"]) <= {"recolour", "move", "remove"} & set(results["edits_by_kind"])
+    # the edits holding a word and the rest are the same edits, split in two
+    the = results["edits_by_word"]["the"]
+    assert the["n_holding"] + the["n_rest"] == results["edits"]
+    right = sum(the[part] * the[f"n_{part}"] for part in ("holding", "rest") if the[f"n_{part}"])
+    assert right == pytest.approx(results["scores"]["edits"] * results["edits"], abs=0.01)
+    assert "edits holding 'the'" in run.stdout
     for refs in results["edits_by_reference"].values():
         assert set(refs) <= {"colour named", "shape only"} and all(0.0 <= v <= 1.0 for v in refs.values())
     if split == "seen":

@@ -125,8 +125,10 @@ class Evaluation:
         """Edits right among those whose instruction holds each word, and among the rest."""
         table: dict[str, dict[str, float | int]] = {}
         for word in words:
-            holding = [ok for text, ok in self.edit_outcomes if word in text.split()]
-            rest = [ok for text, ok in self.edit_outcomes if word not in text.split()]
+            parts: dict[bool, list[bool]] = {True: [], False: []}  # holds the word -> outcomes
+            for text, ok in self.edit_outcomes:
+                parts[word in text.split()].append(ok)
+            holding, rest = parts[True], parts[False]
             table[word] = {"holding": frac(holding), "n_holding": len(holding), "rest": frac(rest), "n_rest": len(rest)}
         return table
 
@@ -180,14 +182,15 @@ def evaluate(
                 ev.by_cat[category(case.spec)][metric].append(ok)
     for case, im in zip(edits, edit_images, strict=True):
         failure = edit_failure(case.source, case.edit, im)
-        ev.totals["edits"].append(failure is None)
-        ev.edit_outcomes.append((edit_text(case.edit), failure is None))
-        ev.edit_by_kind[case.edit.kind].append(failure is None)
+        ok = failure is None
+        ev.totals["edits"].append(ok)
+        ev.edit_outcomes.append((edit_text(case.edit), ok))
+        ev.edit_by_kind[case.edit.kind].append(ok)
         if failure is not None:
             ev.edit_failures[case.edit.kind][failure] += 1
         if case.edit.kind in REFERRING_EDITS:
             reference = "colour named" if case.edit.colour is not None else "shape only"
-            ev.edit_by_reference[case.edit.kind][reference].append(failure is None)
+            ev.edit_by_reference[case.edit.kind][reference].append(ok)
     return ev
 
 

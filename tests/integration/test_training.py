@@ -12,7 +12,8 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from plantain.mini.pipeline import PREDICTIONS, MiniPipeline, load_mini_pipeline, output_velocity
-from plantain.mini.train import Recipe, main, train
+from plantain.mini.text_encoder import HIDDEN
+from plantain.mini.train import Recipe, cross_attention_values, main, train
 
 TINY = Recipe(steps=3, batch_size=4, prompt_pool=48, channels=(8, 16, 16), heads=2, warmup=1)
 
@@ -105,6 +106,28 @@ def test_a_model_trained_on_word_slots_reads_them_when_loaded(tmp_path: Path) ->
     assert load_mini_pipeline().config.text_units == "token"  # folders saved before the option read tokens
     with pytest.raises(ValueError, match="text_units must be one of token, word"):
         MiniPipeline(unet=pipe.unet, scheduler=pipe.scheduler, prediction="dual", text_units="sentence")
+
+
+def test_values_from_words_stay_blind_to_context_through_training_and_saving(tmp_path: Path) -> None:
+    recipe = replace(TINY, word_embeddings=True, per_word=True, word_values=True)
+    train(recipe, tmp_path / "m", tmp_path / "m.csv", threads=1, checkpoint_every=0)
+    pipe = load_mini_pipeline(tmp_path / "m")
+    values = cross_attention_values(pipe.unet)
+    assert values, "the UNet has cross-attention"
+    for weight in values:
+        assert weight.shape[1] == 2 * HIDDEN
+        assert torch.count_nonzero(weight[:, :HIDDEN]) == 0  # the contextual half
+        assert torch.count_nonzero(weight[:, HIDDEN:]) > 0  # the word embeddings, trained
+    # Keys still read context: the same word in two sentences gives two keys.
+    keys = [m.to_k.weight for m in pipe.unet.modules() if getattr(m, "is_cross_attention", False)]
+    assert all(torch.count_nonzero(k[:, :HIDDEN]) > 0 for k in keys)
+    with pytest.raises(ValueError, match="needs word_embeddings"):
+        train(replace(TINY, word_values=True), tmp_path / "x", tmp_path / "x.csv", threads=1, checkpoint_every=0)
+    app = typer.Typer()
+    app.command()(main)
+    result = CliRunner().invoke(app, ["--out", str(tmp_path / "c"), "--log", str(tmp_path / "c.csv"), "--word-values"])
+    assert result.exit_code == 2 and "needs --word-embeddings" in result.output
+    assert not (tmp_path / "c").exists() and not (tmp_path / "c.csv").exists()
 
 
 def rows(log: Path) -> list[str]:

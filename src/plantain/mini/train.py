@@ -20,7 +20,7 @@ import numpy as np
 import torch
 import typer
 from diffusers import FlowMatchEulerDiscreteScheduler, UNet2DConditionModel
-from diffusers.models.attention_processor import AttnProcessor
+from diffusers.models.attention_processor import Attention, AttnProcessor
 from tqdm import tqdm
 
 from plantain.mini.edits import RERENDER_INSTRUCTIONS, EditSpec, edit_text
@@ -45,7 +45,7 @@ from plantain.mini.pipeline import (
 )
 from plantain.mini.render import render
 from plantain.mini.sampling import LAYOUTS, random_scene
-from plantain.mini.text_encoder import MAX_TOKENS, encode_texts, load_text_encoder, state_width
+from plantain.mini.text_encoder import HIDDEN, MAX_TOKENS, encode_texts, load_text_encoder, state_width
 from plantain.mini.world import BACKGROUNDS, COLOURS, SHAPES
 
 
@@ -79,6 +79,11 @@ class Recipe:
     word_embeddings: bool = False
     # One state per word: a word's WordPiece pieces averaged into one slot (text_encoder.word_slots).
     per_word: bool = False
+    # Cross-attention values read only the context-free half of each state (needs word_embeddings):
+    # a word then hands a pixel the same value wherever it stands, so the colour a generation prompt
+    # paints with "cyan" is the colour an edit that ends in "cyan" paints; keys still read both halves,
+    # which is how a pixel finds the word its role needs (values_from_words).
+    word_values: bool = False
     # Chance that an object an edit leaves unnamed is repainted off the world's palette (offpalette).
     off_palette: float = 0.0
     # How the UNet's attention is computed in training (ATTENTIONS): "explicit", softmax(QK^T)V written
@@ -246,6 +251,21 @@ def use_explicit_attention(model: UNet2DConditionModel) -> None:
     model.set_attn_processor(AttnProcessor())
 
 
+def cross_attention_values(model: UNet2DConditionModel) -> list[torch.Tensor]:
+    """The value projections of every cross-attention layer: (inner width, state width) each."""
+    return [m.to_v.weight for m in model.modules() if isinstance(m, Attention) and m.is_cross_attention]
+
+
+@torch.no_grad()
+def values_from_words(model: UNet2DConditionModel) -> None:
+    """Zero the value weights that read the contextual half of each state (its first HIDDEN values).
+
+    Called after building and after every update: the gradient AdamW then sees there is zero, so they
+    stay zero, and the saved model is a plain UNet whose values read the word embeddings alone."""
+    for weight in cross_attention_values(model):
+        weight[:, :HIDDEN] = 0
+
+
 def compiled(model: UNet2DConditionModel) -> UNet2DConditionModel:
     """The model through `torch.compile`; its parameters are the model's own."""
     return cast(UNet2DConditionModel, torch.compile(model))
@@ -319,7 +339,11 @@ def train(recipe: Recipe, out: Path, log_path: Path, threads: int, checkpoint_ev
         raise ValueError(f"attention must be one of {', '.join(ATTENTIONS)}, not {recipe.attention!r}")
     if recipe.storage not in STORAGES:
         raise ValueError(f"storage must be one of {', '.join(STORAGES)}, not {recipe.storage!r}")
+    if recipe.word_values and not recipe.word_embeddings:
+        raise ValueError("word_values reads the word-embedding half of each state: it needs word_embeddings")
     model = build_unet(recipe).to(device)
+    if recipe.word_values:
+        values_from_words(model)
     if recipe.attention == "explicit":
         use_explicit_attention(model)
     ema = copy.deepcopy(model).requires_grad_(False)
@@ -337,6 +361,8 @@ def train(recipe: Recipe, out: Path, log_path: Path, threads: int, checkpoint_ev
         for group in opt.param_groups:
             group["lr"] = lr_at(step, recipe)
         value = training_step(forward, opt, recipe, batches.next(), device)
+        if recipe.word_values:
+            values_from_words(model)
         decay = min(recipe.ema_decay, (1 + step) / (10 + step))
         with torch.no_grad():
             torch._foreach_lerp_(ema_params, model_params, 1 - decay)
@@ -372,6 +398,9 @@ def main(
     per_word: Annotated[
         bool, typer.Option(help="One text state per word: a word's WordPiece pieces averaged into one slot.")
     ] = Recipe.per_word,
+    word_values: Annotated[
+        bool, typer.Option(help="Cross-attention values read only the word embeddings (needs --word-embeddings).")
+    ] = Recipe.word_values,
     edit_fraction: Annotated[
         float, typer.Option(min=0.0, max=1.0, help="Share of each batch that is edit examples.")
     ] = Recipe.edit_fraction,
@@ -415,6 +444,8 @@ def main(
             f"{channels!r}: two or more widths like 32/64/128, each a multiple of min(16, the first)",
             param_hint="--channels",
         )
+    if word_values and not word_embeddings:
+        raise typer.BadParameter("needs --word-embeddings", param_hint="--word-values")
     if attn_levels > len(widths):
         raise typer.BadParameter(f"at most the {len(widths)} levels of --channels", param_hint="--attn-levels")
     recipe = Recipe(
@@ -425,6 +456,7 @@ def main(
         layout=layout,
         word_embeddings=word_embeddings,
         per_word=per_word,
+        word_values=word_values,
         edit_fraction=edit_fraction,
         off_palette=off_palette,
         attention=attention,

@@ -118,7 +118,7 @@ def test_values_from_words_stay_blind_to_context_through_training_and_saving(tmp
         assert weight.shape[1] == 2 * HIDDEN
         assert torch.count_nonzero(weight[:, :HIDDEN]) == 0  # the contextual half
         assert torch.count_nonzero(weight[:, HIDDEN:]) > 0  # the word embeddings, trained
-    # Keys still read context: the same word in two sentences gives two keys.
+    # Keys still read the contextual half: where a pixel looks still depends on the sentence.
     keys = [m.to_k.weight for m in pipe.unet.modules() if getattr(m, "is_cross_attention", False)]
     assert all(torch.count_nonzero(k[:, :HIDDEN]) > 0 for k in keys)
     with pytest.raises(ValueError, match="needs word_embeddings"):

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from plantain.mini.pipeline import PREDICTIONS, MiniPipeline, load_mini_pipeline, output_velocity
 from plantain.mini.text_encoder import HIDDEN
-from plantain.mini.train import Recipe, cross_attention_values, main, train
+from plantain.mini.train import Recipe, cross_attention_layers, main, train
 
 TINY = Recipe(steps=3, batch_size=4, prompt_pool=48, channels=(8, 16, 16), heads=2, warmup=1)
 
@@ -112,15 +112,14 @@ def test_values_from_words_stay_blind_to_context_through_training_and_saving(tmp
     recipe = replace(TINY, word_embeddings=True, per_word=True, word_values=True)
     train(recipe, tmp_path / "m", tmp_path / "m.csv", threads=1, checkpoint_every=0)
     pipe = load_mini_pipeline(tmp_path / "m")
-    values = cross_attention_values(pipe.unet)
-    assert values, "the UNet has cross-attention"
-    for weight in values:
+    layers = cross_attention_layers(pipe.unet)
+    assert layers, "the UNet has cross-attention"
+    for weight in (m.to_v.weight for m in layers):
         assert weight.shape[1] == 2 * HIDDEN
         assert torch.count_nonzero(weight[:, :HIDDEN]) == 0  # the contextual half
         assert torch.count_nonzero(weight[:, HIDDEN:]) > 0  # the word embeddings, trained
     # Keys still read the contextual half: where a pixel looks still depends on the sentence.
-    keys = [m.to_k.weight for m in pipe.unet.modules() if getattr(m, "is_cross_attention", False)]
-    assert all(torch.count_nonzero(k[:, :HIDDEN]) > 0 for k in keys)
+    assert all(torch.count_nonzero(m.to_k.weight[:, :HIDDEN]) > 0 for m in layers)
     with pytest.raises(ValueError, match="needs word_embeddings"):
         train(replace(TINY, word_values=True), tmp_path / "x", tmp_path / "x.csv", threads=1, checkpoint_every=0)
     app = typer.Typer()

@@ -82,7 +82,7 @@ class Recipe:
     # Cross-attention values read only the context-free half of each state (needs word_embeddings):
     # a word then hands a pixel the same value wherever it stands, so the colour a generation prompt
     # paints with "cyan" is the colour an edit that ends in "cyan" paints; keys still read both halves,
-    # which is how a pixel finds the word its role needs (values_from_words).
+    # which is how a pixel finds the word its role needs (contextual_values).
     word_values: bool = False
     # Chance that an object an edit leaves unnamed is repainted off the world's palette (offpalette).
     off_palette: float = 0.0
@@ -251,19 +251,20 @@ def use_explicit_attention(model: UNet2DConditionModel) -> None:
     model.set_attn_processor(AttnProcessor())
 
 
-def cross_attention_values(model: UNet2DConditionModel) -> list[torch.Tensor]:
-    """The value projections of every cross-attention layer: (inner width, state width) each."""
-    return [m.to_v.weight for m in model.modules() if isinstance(m, Attention) and m.is_cross_attention]
+def cross_attention_layers(model: UNet2DConditionModel) -> list[Attention]:
+    """Every attention layer that reads the prompt (the second attention of each transformer block)."""
+    return [m for m in model.modules() if isinstance(m, Attention) and m.is_cross_attention]
 
 
-@torch.no_grad()
-def values_from_words(model: UNet2DConditionModel) -> None:
-    """Zero the value weights that read the contextual half of each state (its first HIDDEN values).
+def contextual_values(model: UNet2DConditionModel) -> list[torch.Tensor]:
+    """The value weights that read the contextual half of each state (its first HIDDEN values), as views
+    of the model's own parameters, so zeroing them zeroes the model's weights.
 
-    Called after building and after every update: the gradient AdamW then sees there is zero, so they
-    stay zero, and the saved model is a plain UNet whose values read the word embeddings alone."""
-    for weight in cross_attention_values(model):
-        weight[:, :HIDDEN] = 0
+    With values from words, train() zeroes them after building and again after every update: the
+    update writes there (their gradient is not zero), and the next forward pass must not read it. So
+    every forward pass, the EMA copy and the saved model see zeros, and the saved folder is a plain UNet
+    whose values read the word embeddings alone."""
+    return [m.to_v.weight.detach()[:, :HIDDEN] for m in cross_attention_layers(model)]
 
 
 def compiled(model: UNet2DConditionModel) -> UNet2DConditionModel:
@@ -342,8 +343,10 @@ def train(recipe: Recipe, out: Path, log_path: Path, threads: int, checkpoint_ev
     if recipe.word_values and not recipe.word_embeddings:
         raise ValueError("word_values reads the word-embedding half of each state: it needs word_embeddings")
     model = build_unet(recipe).to(device)
-    if recipe.word_values:
-        values_from_words(model)
+    # Found once: the layer walk stays out of the step loop.
+    blind_values = contextual_values(model) if recipe.word_values else []
+    for weight in blind_values:
+        weight.zero_()
     if recipe.attention == "explicit":
         use_explicit_attention(model)
     ema = copy.deepcopy(model).requires_grad_(False)
@@ -361,8 +364,8 @@ def train(recipe: Recipe, out: Path, log_path: Path, threads: int, checkpoint_ev
         for group in opt.param_groups:
             group["lr"] = lr_at(step, recipe)
         value = training_step(forward, opt, recipe, batches.next(), device)
-        if recipe.word_values:
-            values_from_words(model)
+        for weight in blind_values:
+            weight.zero_()
         decay = min(recipe.ema_decay, (1 + step) / (10 + step))
         with torch.no_grad():
             torch._foreach_lerp_(ema_params, model_params, 1 - decay)

@@ -129,6 +129,30 @@ def test_values_from_words_stay_blind_to_context_through_training_and_saving(tmp
     assert not (tmp_path / "c").exists() and not (tmp_path / "c.csv").exists()
 
 
+def test_values_from_words_on_some_heads_leave_the_others_reading_context(tmp_path: Path) -> None:
+    recipe = replace(TINY, word_embeddings=True, word_values=True, word_value_heads=1)  # 1 of TINY's 2 heads
+    train(recipe, tmp_path / "m", tmp_path / "m.csv", threads=1, checkpoint_every=0)
+    layers = cross_attention_layers(load_mini_pipeline(tmp_path / "m").unet)
+    assert layers, "the UNet has cross-attention"
+    for m in layers:
+        head = m.to_v.weight.shape[0] // m.heads  # a head's values are one block of rows
+        assert torch.count_nonzero(m.to_v.weight[:head, :HIDDEN]) == 0  # the first head: words only
+        assert torch.count_nonzero(m.to_v.weight[head:, :HIDDEN]) > 0  # the other: context as well
+        assert torch.count_nonzero(m.to_v.weight[:, HIDDEN:]) > 0
+    for bad in (replace(recipe, word_value_heads=3), replace(recipe, word_values=False)):
+        with pytest.raises(ValueError, match="word_value_heads is 0 to 2"):
+            train(bad, tmp_path / "x", tmp_path / "x.csv", threads=1, checkpoint_every=0)
+    assert not (tmp_path / "x").exists()
+    app = typer.Typer()
+    app.command()(main)
+    args = ["--out", str(tmp_path / "c"), "--log", str(tmp_path / "c.csv"), "--word-embeddings"]
+    result = CliRunner().invoke(app, [*args, "--word-value-heads", "2"])
+    assert result.exit_code == 2 and "needs --word-values" in result.output
+    result = CliRunner().invoke(app, [*args, "--word-values", "--word-value-heads", "5"])
+    assert result.exit_code == 2 and "--word-value-heads" in result.output
+    assert not (tmp_path / "c").exists() and not (tmp_path / "c.csv").exists()
+
+
 def rows(log: Path) -> list[str]:
     return log.read_text().splitlines()[1:]
 

@@ -84,6 +84,9 @@ class Recipe:
     # paints with "cyan" is the colour an edit that ends in "cyan" paints; keys still read both halves,
     # which is how a pixel finds the word its role needs (contextual_values).
     word_values: bool = False
+    # With word_values, how many of each cross-attention layer's heads read values from words alone
+    # (0: every head); the others read both halves, so a pixel can still read what role a word plays.
+    word_value_heads: int = 0
     # Chance that an object an edit leaves unnamed is repainted off the world's palette (offpalette).
     off_palette: float = 0.0
     # How the UNet's attention is computed in training (ATTENTIONS): "explicit", softmax(QK^T)V written
@@ -256,15 +259,20 @@ def cross_attention_layers(model: UNet2DConditionModel) -> list[Attention]:
     return [m for m in model.modules() if isinstance(m, Attention) and m.is_cross_attention]
 
 
-def contextual_values(model: UNet2DConditionModel) -> list[torch.Tensor]:
+def contextual_values(model: UNet2DConditionModel, heads: int = 0) -> list[torch.Tensor]:
     """The value weights that read the contextual half of each state (its first HIDDEN values), as views
-    of the model's own parameters, so zeroing them zeroes the model's weights.
+    of the model's own parameters, so zeroing them zeroes the model's weights. With `heads`, only the
+    first that many heads' (a head's values are a block of rows of `to_v`); 0 means every head.
 
     With values from words, train() zeroes them after building and again after every update: the
     update writes there (their gradient is not zero), and the next forward pass must not read it. So
     every forward pass, the EMA copy and the saved model see zeros, and the saved folder is a plain UNet
     whose values read the word embeddings alone."""
-    return [m.to_v.weight.detach()[:, :HIDDEN] for m in cross_attention_layers(model)]
+    views = []
+    for m in cross_attention_layers(model):
+        rows = m.to_v.weight.shape[0] // m.heads * heads if heads else m.to_v.weight.shape[0]
+        views.append(m.to_v.weight.detach()[:rows, :HIDDEN])
+    return views
 
 
 def compiled(model: UNet2DConditionModel) -> UNet2DConditionModel:
@@ -342,9 +350,11 @@ def train(recipe: Recipe, out: Path, log_path: Path, threads: int, checkpoint_ev
         raise ValueError(f"storage must be one of {', '.join(STORAGES)}, not {recipe.storage!r}")
     if recipe.word_values and not recipe.word_embeddings:
         raise ValueError("word_values reads the word-embedding half of each state: it needs word_embeddings")
+    if not 0 <= recipe.word_value_heads <= recipe.heads or (recipe.word_value_heads and not recipe.word_values):
+        raise ValueError(f"word_value_heads is 0 to {recipe.heads} (heads), and needs word_values")
     model = build_unet(recipe).to(device)
     # Found once: the layer walk stays out of the step loop.
-    blind_values = contextual_values(model) if recipe.word_values else []
+    blind_values = contextual_values(model, recipe.word_value_heads) if recipe.word_values else []
     for weight in blind_values:
         weight.zero_()
     if recipe.attention == "explicit":
@@ -404,6 +414,12 @@ def main(
     word_values: Annotated[
         bool, typer.Option(help="Cross-attention values read only the word embeddings (needs --word-embeddings).")
     ] = Recipe.word_values,
+    word_value_heads: Annotated[
+        int,
+        typer.Option(
+            min=0, max=Recipe.heads, help="With --word-values, how many heads read values from words alone (0: all)."
+        ),
+    ] = Recipe.word_value_heads,
     edit_fraction: Annotated[
         float, typer.Option(min=0.0, max=1.0, help="Share of each batch that is edit examples.")
     ] = Recipe.edit_fraction,
@@ -449,6 +465,8 @@ def main(
         )
     if word_values and not word_embeddings:
         raise typer.BadParameter("needs --word-embeddings", param_hint="--word-values")
+    if word_value_heads and not word_values:
+        raise typer.BadParameter("needs --word-values", param_hint="--word-value-heads")
     if attn_levels > len(widths):
         raise typer.BadParameter(f"at most the {len(widths)} levels of --channels", param_hint="--attn-levels")
     recipe = Recipe(
@@ -460,6 +478,7 @@ def main(
         word_embeddings=word_embeddings,
         per_word=per_word,
         word_values=word_values,
+        word_value_heads=word_value_heads,
         edit_fraction=edit_fraction,
         off_palette=off_palette,
         attention=attention,

@@ -97,6 +97,20 @@ def frac(values: list[bool]) -> float:
     return round(sum(values) / len(values), 4) if values else float("nan")
 
 
+@dataclass(frozen=True)
+class EditRecord:
+    """One scored edit case."""
+
+    kind: str
+    text: str  # the instruction
+    reference: str | None  # how it names its object (REFERENCES), for REFERRING_EDITS
+    failure: str | None  # how it failed (score.EDIT_FAILURES), None when right
+
+    @property
+    def right(self) -> bool:
+        return self.failure is None
+
+
 @dataclass
 class Evaluation:
     """Per-case outcomes of one model on one split, and what the tables and JSON need."""
@@ -110,24 +124,38 @@ class Evaluation:
     seconds: float
     totals: dict[str, list[bool]] = field(default_factory=lambda: defaultdict(list))
     by_cat: dict[str, dict[str, list[bool]]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(list)))
-    edit_by_kind: dict[str, list[bool]] = field(default_factory=lambda: defaultdict(list))
-    # per edit kind, how many failed in each way of score.EDIT_FAILURES
-    edit_failures: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
-    # per edit kind that names an object (recolour, move, remove), outcomes by how it names it:
-    # "colour named" ("the red square") or "shape only" ("the square")
-    edit_by_reference: dict[str, dict[str, list[bool]]] = field(
-        default_factory=lambda: defaultdict(lambda: defaultdict(list))
-    )
-    # (instruction, right) per edit case, in order
-    edit_outcomes: list[tuple[str, bool]] = field(default_factory=list)
+    # One record per edit case, in order: every per-edit count below is read from these.
+    edit_records: list[EditRecord] = field(default_factory=list)
+
+    def edit_by_kind(self) -> dict[str, list[bool]]:
+        kinds: dict[str, list[bool]] = defaultdict(list)
+        for r in self.edit_records:
+            kinds[r.kind].append(r.right)
+        return dict(sorted(kinds.items()))
+
+    def edit_failures(self) -> dict[str, Counter[str]]:
+        """Per edit kind, how many failed in each way of score.EDIT_FAILURES."""
+        failures: dict[str, Counter[str]] = defaultdict(Counter)
+        for r in self.edit_records:
+            if r.failure is not None:
+                failures[r.kind][r.failure] += 1
+        return dict(sorted(failures.items()))
+
+    def edit_by_reference(self) -> dict[str, dict[str, list[bool]]]:
+        """Per edit kind that names an object, outcomes by how it names it (REFERENCES)."""
+        refs: dict[str, dict[str, list[bool]]] = defaultdict(lambda: defaultdict(list))
+        for r in self.edit_records:
+            if r.reference is not None:
+                refs[r.kind][r.reference].append(r.right)
+        return dict(sorted(refs.items()))
 
     def by_word(self, words: list[str]) -> dict[str, dict[str, float | int]]:
         """Edits right among those whose instruction holds each word, and among the rest."""
         table: dict[str, dict[str, float | int]] = {}
         for word in words:
             parts: dict[bool, list[bool]] = {True: [], False: []}  # holds the word -> outcomes
-            for text, ok in self.edit_outcomes:
-                parts[word in text.split()].append(ok)
+            for r in self.edit_records:
+                parts[word in r.text.split()].append(r.right)
             holding, rest = parts[True], parts[False]
             table[word] = {"holding": frac(holding), "n_holding": len(holding), "rest": frac(rest), "n_rest": len(rest)}
         return table
@@ -145,10 +173,10 @@ class Evaluation:
             "bars": BARS,
             "passed": {k: frac(totals[k]) >= bar for k, bar in BARS.items()},
             "by_category": {c: {k: frac(v) for k, v in d.items()} for c, d in self.by_cat.items()},
-            "edits_by_kind": {k: frac(v) for k, v in self.edit_by_kind.items()},
-            "edit_failures": {k: dict(v) for k, v in sorted(self.edit_failures.items())},
+            "edits_by_kind": {k: frac(v) for k, v in self.edit_by_kind().items()},
+            "edit_failures": {k: dict(v) for k, v in self.edit_failures().items()},
             "edits_by_reference": {
-                k: {ref: frac(v) for ref, v in sorted(d.items())} for k, d in sorted(self.edit_by_reference.items())
+                k: {ref: frac(v) for ref, v in sorted(d.items())} for k, d in self.edit_by_reference().items()
             },
             "seconds": round(self.seconds, 1),
             "machine": machine(),
@@ -182,15 +210,11 @@ def evaluate(
                 ev.by_cat[category(case.spec)][metric].append(ok)
     for case, im in zip(edits, edit_images, strict=True):
         failure = edit_failure(case.source, case.edit, im)
-        ok = failure is None
-        ev.totals["edits"].append(ok)
-        ev.edit_outcomes.append((edit_text(case.edit), ok))
-        ev.edit_by_kind[case.edit.kind].append(ok)
-        if failure is not None:
-            ev.edit_failures[case.edit.kind][failure] += 1
+        reference = None
         if case.edit.kind in REFERRING_EDITS:
             reference = "colour named" if case.edit.colour is not None else "shape only"
-            ev.edit_by_reference[case.edit.kind][reference].append(ok)
+        ev.totals["edits"].append(failure is None)
+        ev.edit_records.append(EditRecord(case.edit.kind, edit_text(case.edit), reference, failure))
     return ev
 
 
@@ -222,7 +246,7 @@ def main(
     results = {"model": str(weights or "shipped"), **ev.results()}
     if holding:
         results["edits_by_word"] = ev.by_word(holding)
-    totals, by_cat, edit_by_kind, prompts = ev.totals, ev.by_cat, ev.edit_by_kind, ev.prompts
+    totals, by_cat, edit_by_kind, prompts = ev.totals, ev.by_cat, ev.edit_by_kind(), ev.prompts
     seconds, m = ev.seconds, results["machine"]
     table = Table(title=f"mini model on the {split} split ({len(prompts)} prompts, {ev.edits} edits)")
     for col in ("metric", "score", "bar", "n", "pass"):
@@ -242,19 +266,20 @@ def main(
         cat_table.add_column(metric)
     for c, d in sorted(by_cat.items()):
         cat_table.add_row(c, *(f"{frac(d[mt]):.2f}" if d.get(mt) else "-" for mt in PROMPT_METRICS))
-    for kind, v in sorted(edit_by_kind.items()):
+    for kind, v in edit_by_kind.items():
         cat_table.add_row(f"edit: {kind}", *(["-"] * (len(PROMPT_METRICS) - 1)), f"{frac(v):.2f}")
     console.print(cat_table)
     fail_table = Table(title="failed edits, by how they failed")
     for col in ("edit", "cases", *EDIT_FAILURES):
         fail_table.add_column(col)
-    for kind, v in sorted(edit_by_kind.items()):
-        fail_table.add_row(kind, str(len(v)), *(str(ev.edit_failures[kind][f]) for f in EDIT_FAILURES))
+    failures = ev.edit_failures()
+    for kind, v in edit_by_kind.items():
+        fail_table.add_row(kind, str(len(v)), *(str(failures.get(kind, Counter())[f]) for f in EDIT_FAILURES))
     console.print(fail_table)
     ref_table = Table(title="edits right, by how they name their object")
     for col in ("edit", *REFERENCES):
         ref_table.add_column(col)
-    for kind, refs in sorted(ev.edit_by_reference.items()):
+    for kind, refs in ev.edit_by_reference().items():
         ref_table.add_row(kind, *(f"{sum(refs[r])}/{len(refs[r])}" if refs.get(r) else "-" for r in REFERENCES))
     console.print(ref_table)
     for word, d in results.get("edits_by_word", {}).items():

@@ -122,10 +122,16 @@ class Evaluation:
     images: list[Image.Image]  # generated, one per prompt case
     edits: int
     seconds: float
-    totals: dict[str, list[bool]] = field(default_factory=lambda: defaultdict(list))
+    # per prompt metric, outcomes over the prompt cases (edits are counted from edit_records)
+    prompt_totals: dict[str, list[bool]] = field(default_factory=lambda: defaultdict(list))
     by_cat: dict[str, dict[str, list[bool]]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(list)))
     # One record per edit case, in order: every per-edit count below is read from these.
     edit_records: list[EditRecord] = field(default_factory=list)
+
+    def totals(self) -> dict[str, list[bool]]:
+        """Outcomes per metric: the prompt metrics', then "edits" (when the split has edit cases)."""
+        edits = {"edits": [r.right for r in self.edit_records]} if self.edit_records else {}
+        return {**self.prompt_totals, **edits}
 
     def edit_by_kind(self) -> dict[str, list[bool]]:
         kinds: dict[str, list[bool]] = defaultdict(list)
@@ -161,7 +167,7 @@ class Evaluation:
         return table
 
     def results(self) -> dict[str, Any]:
-        totals = self.totals
+        totals = self.totals()
         return {
             "split": self.split,
             "steps": self.steps,
@@ -206,14 +212,13 @@ def evaluate(
     for case, im in zip(prompts, gen_images, strict=True):
         for metric, ok in score_prompt(case.spec, im).items():
             if ok is not None:
-                ev.totals[metric].append(ok)
+                ev.prompt_totals[metric].append(ok)
                 ev.by_cat[category(case.spec)][metric].append(ok)
     for case, im in zip(edits, edit_images, strict=True):
         failure = edit_failure(case.source, case.edit, im)
         reference = None
         if case.edit.kind in REFERRING_EDITS:
             reference = "colour named" if case.edit.colour is not None else "shape only"
-        ev.totals["edits"].append(failure is None)
         ev.edit_records.append(EditRecord(case.edit.kind, edit_text(case.edit), reference, failure))
     return ev
 
@@ -246,7 +251,7 @@ def main(
     results = {"model": str(weights or "shipped"), **ev.results()}
     if holding:
         results["edits_by_word"] = ev.by_word(holding)
-    totals, by_cat, edit_by_kind, prompts = ev.totals, ev.by_cat, ev.edit_by_kind(), ev.prompts
+    totals, by_cat, edit_by_kind, prompts = ev.totals(), ev.by_cat, ev.edit_by_kind(), ev.prompts
     seconds, m = ev.seconds, results["machine"]
     table = Table(title=f"mini model on the {split} split ({len(prompts)} prompts, {ev.edits} edits)")
     for col in ("metric", "score", "bar", "n", "pass"):

@@ -9,13 +9,20 @@ import pytest
 import torch
 import typer
 from PIL import Image
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from plantain.mini.pipeline import PREDICTIONS, MiniPipeline, load_mini_pipeline, output_velocity
 from plantain.mini.text_encoder import HIDDEN
 from plantain.mini.train import Recipe, cross_attention_layers, main, train
 
 TINY = Recipe(steps=3, batch_size=4, prompt_pool=48, channels=(8, 16, 16), heads=2, warmup=1)
+
+
+def run_training_command(out: Path, *args: str) -> Result:
+    """`python -m plantain.mini.train --out OUT --log OUT.csv ARGS`, run in this process."""
+    app = typer.Typer()
+    app.command()(main)
+    return CliRunner().invoke(app, ["--out", str(out), "--log", f"{out}.csv", *args])
 
 
 def weights(folder: Path) -> bytes:
@@ -122,9 +129,7 @@ def test_values_from_words_stay_blind_to_context_through_training_and_saving(tmp
     assert all(torch.count_nonzero(m.to_k.weight[:, :HIDDEN]) > 0 for m in layers)
     with pytest.raises(ValueError, match="needs word_embeddings"):
         train(replace(TINY, word_values=True), tmp_path / "x", tmp_path / "x.csv", threads=1, checkpoint_every=0)
-    app = typer.Typer()
-    app.command()(main)
-    result = CliRunner().invoke(app, ["--out", str(tmp_path / "c"), "--log", str(tmp_path / "c.csv"), "--word-values"])
+    result = run_training_command(tmp_path / "c", "--word-values")
     assert result.exit_code == 2 and "needs --word-embeddings" in result.output
     assert not (tmp_path / "c").exists() and not (tmp_path / "c.csv").exists()
 
@@ -143,12 +148,9 @@ def test_values_from_words_on_some_heads_leave_the_others_reading_context(tmp_pa
         with pytest.raises(ValueError, match="word_value_heads is 0 to 2"):
             train(bad, tmp_path / "x", tmp_path / "x.csv", threads=1, checkpoint_every=0)
     assert not (tmp_path / "x").exists()
-    app = typer.Typer()
-    app.command()(main)
-    args = ["--out", str(tmp_path / "c"), "--log", str(tmp_path / "c.csv"), "--word-embeddings"]
-    result = CliRunner().invoke(app, [*args, "--word-value-heads", "2"])
+    result = run_training_command(tmp_path / "c", "--word-embeddings", "--word-value-heads", "2")
     assert result.exit_code == 2 and "needs --word-values" in result.output
-    result = CliRunner().invoke(app, [*args, "--word-values", "--word-value-heads", "5"])
+    result = run_training_command(tmp_path / "c", "--word-embeddings", "--word-values", "--word-value-heads", "5")
     assert result.exit_code == 2 and "--word-value-heads" in result.output
     assert not (tmp_path / "c").exists() and not (tmp_path / "c.csv").exists()
 
@@ -210,9 +212,7 @@ def test_float16_storage_halves_the_folder_and_loads_back_in_float32(tmp_path: P
     ],
 )
 def test_the_training_command_refuses_a_bad_option_in_one_line(tmp_path: Path, option: str, value: str) -> None:
-    app = typer.Typer()
-    app.command()(main)
-    result = CliRunner().invoke(app, ["--out", str(tmp_path / "m"), "--log", str(tmp_path / "m.csv"), option, value])
+    result = run_training_command(tmp_path / "m", option, value)
     assert result.exit_code == 2
     assert option in result.output and "Traceback" not in result.output
     assert not (tmp_path / "m").exists() and not (tmp_path / "m.csv").exists()

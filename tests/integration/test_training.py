@@ -155,6 +155,28 @@ def test_values_from_words_on_some_heads_leave_the_others_reading_context(tmp_pa
     assert not (tmp_path / "c").exists() and not (tmp_path / "c.csv").exists()
 
 
+def test_a_level_that_drops_self_attention_reads_only_the_prompt_trains_and_loads(tmp_path: Path) -> None:
+    recipe = replace(TINY, cross_only_levels=1)  # the finer of TINY's two attention levels
+    train(recipe, tmp_path / "m", tmp_path / "m.csv", threads=1, checkpoint_every=0)
+    pipe = load_mini_pipeline(tmp_path / "m")
+    assert pipe.unet.config.only_cross_attention == [False, True, False]  # finest level first
+    first = {name: m.is_cross_attention for name, m in pipe.unet.named_modules() if name.endswith(".attn1")}
+    assert first["down_blocks.1.attentions.0.transformer_blocks.0.attn1"]  # the finer level: the prompt
+    assert not first["down_blocks.2.attentions.0.transformer_blocks.0.attn1"]  # the coarser: pixels
+    assert not first["mid_block.attentions.0.transformer_blocks.0.attn1"]
+    assert sum(first.values()) == 3  # one down block and its up block's two layers
+    source = Image.new("RGB", (32, 32), (40, 80, 220))
+    out = pipe(["a red circle", "make it sharper"], image=[None, source], num_inference_steps=2).images
+    assert [im.size for im in out] == [(32, 32), (32, 32)]
+    assert load_mini_pipeline().unet.config.only_cross_attention is False  # the shipped folder keeps both
+    with pytest.raises(ValueError, match="cross_only_levels is 0 to 2"):
+        train(replace(TINY, cross_only_levels=3), tmp_path / "x", tmp_path / "x.csv", threads=1, checkpoint_every=0)
+    assert not (tmp_path / "x").exists()
+    result = run_training_command(tmp_path / "c", "--attn-levels", "1", "--cross-only-levels", "2")
+    assert result.exit_code == 2 and "--cross-only-levels" in result.output
+    assert not (tmp_path / "c").exists() and not (tmp_path / "c.csv").exists()
+
+
 def rows(log: Path) -> list[str]:
     return log.read_text().splitlines()[1:]
 
@@ -209,6 +231,8 @@ def test_float16_storage_halves_the_folder_and_loads_back_in_float32(tmp_path: P
         ("--storage", "int8"),
         ("--attn-levels", "4"),
         ("--attn-levels", "-1"),
+        ("--cross-only-levels", "-1"),
+        ("--cross-only-levels", "3"),
     ],
 )
 def test_the_training_command_refuses_a_bad_option_in_one_line(tmp_path: Path, option: str, value: str) -> None:

@@ -73,6 +73,10 @@ class Recipe:
     heads: int = 4
     coords: bool = True
     attn_levels: int = 2  # resolutions with cross-attention, counted from the coarsest
+    # Of those, how many (counted from the finest) drop self-attention over pixels and read only the
+    # prompt (diffusers' only_cross_attention; the middle block keeps it). Meant to buy steps while
+    # the prompt is still read at 16x16; on the 2-core CPU the saving is within its noise (docs).
+    cross_only_levels: int = 0
     transformer_layers: int = 1  # transformer blocks per attention layer
     pooled: bool = True  # the masked mean of the token states as a class embedding
     # Each token's MiniLM input embedding beside its state (text_encoder.encode_texts).
@@ -112,6 +116,8 @@ def norm_groups(channels: tuple[int, ...]) -> int:
 def build_unet(r: Recipe) -> UNet2DConditionModel:
     levels = len(r.channels)
     attn = [i >= levels - r.attn_levels for i in range(levels)]  # finest level first
+    first = levels - r.attn_levels
+    cross_only = tuple(first <= i < first + r.cross_only_levels for i in range(levels))
     return UNet2DConditionModel(
         sample_size=r.resolution,
         # noisy image + edit source (zeros when generating) [+ x, y coordinates]
@@ -126,6 +132,8 @@ def build_unet(r: Recipe) -> UNet2DConditionModel:
         attention_head_dim=r.heads,  # diffusers reads this as the number of heads
         norm_num_groups=norm_groups(r.channels),
         transformer_layers_per_block=r.transformer_layers,
+        # False when no level drops it, so configs of such recipes are what they always were.
+        only_cross_attention=cross_only if any(cross_only) else False,
         # the pooled prompt, as a global condition
         class_embed_type="projection" if r.pooled else None,
         projection_class_embeddings_input_dim=state_width(r.word_embeddings) if r.pooled else None,
@@ -255,7 +263,8 @@ def use_explicit_attention(model: UNet2DConditionModel) -> None:
 
 
 def cross_attention_layers(model: UNet2DConditionModel) -> list[Attention]:
-    """Every attention layer that reads the prompt (the second attention of each transformer block)."""
+    """Every attention layer that reads the prompt: the second of each transformer block, and the first
+    too where a level drops self-attention (cross_only_levels)."""
     return [m for m in model.modules() if isinstance(m, Attention) and m.is_cross_attention]
 
 
@@ -352,6 +361,8 @@ def train(recipe: Recipe, out: Path, log_path: Path, threads: int, checkpoint_ev
         raise ValueError("word_values reads the word-embedding half of each state: it needs word_embeddings")
     if not 0 <= recipe.word_value_heads <= recipe.heads or (recipe.word_value_heads and not recipe.word_values):
         raise ValueError(f"word_value_heads is 0 to {recipe.heads} (heads), and needs word_values")
+    if not 0 <= recipe.cross_only_levels <= recipe.attn_levels:
+        raise ValueError(f"cross_only_levels is 0 to {recipe.attn_levels} (attn_levels)")
     model = build_unet(recipe).to(device)
     # Found once: the layer walk stays out of the step loop.
     blind_values = contextual_values(model, recipe.word_value_heads) if recipe.word_values else []
@@ -435,6 +446,12 @@ def main(
     attn_levels: Annotated[
         int, typer.Option(min=0, help="Resolutions with cross-attention to the prompt, counted from the coarsest.")
     ] = Recipe.attn_levels,
+    cross_only_levels: Annotated[
+        int,
+        typer.Option(
+            min=0, help="Of the attention levels, how many (from the finest) read only the prompt, no self-attention."
+        ),
+    ] = Recipe.cross_only_levels,
     storage: Annotated[
         str, typer.Option(help="How the saved weights are stored: float32 or float16 (half the size).")
     ] = Recipe.storage,
@@ -469,6 +486,8 @@ def main(
         raise typer.BadParameter("needs --word-values", param_hint="--word-value-heads")
     if attn_levels > len(widths):
         raise typer.BadParameter(f"at most the {len(widths)} levels of --channels", param_hint="--attn-levels")
+    if cross_only_levels > attn_levels:
+        raise typer.BadParameter(f"at most the {attn_levels} of --attn-levels", param_hint="--cross-only-levels")
     recipe = Recipe(
         seed=seed,
         steps=steps,
@@ -485,6 +504,7 @@ def main(
         compile=compile,
         channels=widths,
         attn_levels=attn_levels,
+        cross_only_levels=cross_only_levels,
         storage=storage,
     )
     train(recipe, out, log, threads, checkpoint_every, device)

@@ -115,8 +115,8 @@ def norm_groups(channels: tuple[int, ...]) -> int:
 
 def build_unet(r: Recipe) -> UNet2DConditionModel:
     levels = len(r.channels)
-    attn = [i >= levels - r.attn_levels for i in range(levels)]  # finest level first
-    first = levels - r.attn_levels
+    first = levels - r.attn_levels  # the finest level with attention (levels are finest first)
+    attn = [i >= first for i in range(levels)]
     cross_only = tuple(first <= i < first + r.cross_only_levels for i in range(levels))
     return UNet2DConditionModel(
         sample_size=r.resolution,

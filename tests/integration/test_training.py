@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 import typer
 from PIL import Image
 from typer.testing import CliRunner, Result
 
+from plantain.mini.extracolours import EXTRA_COLOURS
 from plantain.mini.pipeline import PREDICTIONS, MiniPipeline, load_mini_pipeline, output_velocity
 from plantain.mini.text_encoder import HIDDEN
-from plantain.mini.train import Recipe, cross_attention_layers, main, train
+from plantain.mini.train import Batches, Recipe, cross_attention_layers, main, train
 
 TINY = Recipe(steps=3, batch_size=4, prompt_pool=48, channels=(8, 16, 16), heads=2, warmup=1)
 
@@ -177,6 +180,29 @@ def test_a_level_that_drops_self_attention_reads_only_the_prompt_trains_and_load
     assert not (tmp_path / "c").exists() and not (tmp_path / "c.csv").exists()
 
 
+def test_a_model_trained_with_extra_colours_trains_and_its_pool_keeps_the_world_prompts(tmp_path: Path) -> None:
+    recipe = replace(TINY, extra_colours=0.5)
+    plain = Batches(TINY, np.random.default_rng(0))
+    renamed = Batches(recipe, np.random.default_rng(0))
+    n = len(plain.prompts)
+    assert renamed.prompts[:n] == plain.prompts  # the world's own prompts, as without renaming
+    copies = renamed.prompts[n:]
+    assert copies and all(r is not None and r[1] in EXTRA_COLOURS for _, _, r in copies)
+    assert all(f" {r[1]} " in f" {t} " for t, _, r in copies if r)
+    # Every text a batch may ask for is in the bank (a missing one raises KeyError).
+    for _ in range(20):
+        renamed.next()
+    train(recipe, tmp_path / "m", tmp_path / "m.csv", threads=1, checkpoint_every=0)
+    pipe = load_mini_pipeline(tmp_path / "m")
+    assert json.loads((tmp_path / "m" / "training.json").read_text())["recipe"]["extra_colours"] == 0.5
+    source = Image.new("RGB", (32, 32), (40, 80, 220))
+    out = pipe(["a navy circle", "make the square brown"], image=[None, source], num_inference_steps=2).images
+    assert [im.size for im in out] == [(32, 32), (32, 32)]
+    with pytest.raises(ValueError, match="extra_colours is a chance"):
+        train(replace(TINY, extra_colours=1.5), tmp_path / "x", tmp_path / "x.csv", threads=1, checkpoint_every=0)
+    assert not (tmp_path / "x").exists()
+
+
 def rows(log: Path) -> list[str]:
     return log.read_text().splitlines()[1:]
 
@@ -233,6 +259,8 @@ def test_float16_storage_halves_the_folder_and_loads_back_in_float32(tmp_path: P
         ("--attn-levels", "-1"),
         ("--cross-only-levels", "-1"),
         ("--cross-only-levels", "3"),
+        ("--extra-colours", "1.5"),
+        ("--extra-colours", "-0.1"),
     ],
 )
 def test_the_training_command_refuses_a_bad_option_in_one_line(tmp_path: Path, option: str, value: str) -> None:

@@ -24,6 +24,7 @@ from diffusers.models.attention_processor import Attention, AttnProcessor
 from tqdm import tqdm
 
 from plantain.mini.edits import RERENDER_INSTRUCTIONS, EditSpec, edit_text
+from plantain.mini.extracolours import draw_renaming, rename_example, rename_word, renamed_texts, repaint
 from plantain.mini.grammar import PromptSpec, normalise, prompt_text
 from plantain.mini.heldout import (
     edit_held_out,
@@ -93,6 +94,12 @@ class Recipe:
     word_value_heads: int = 0
     # Chance that an object an edit leaves unnamed is repainted off the world's palette (offpalette).
     off_palette: float = 0.0
+    # Chance that a training example has one of its colours renamed, in its text and its pixels, to a
+    # colour word the world lacks ("make the red square brown"; extracolours): more recolour targets
+    # than the seven training may ask for, so that painting the colour a word names is learnt as one
+    # operation, which is what carries over to the held-out cyan. For generation, that share of the
+    # prompt pool gains a renamed copy.
+    extra_colours: float = 0.0
     # How the UNet's attention is computed in training (ATTENTIONS): "explicit", softmax(QK^T)V written
     # out (use_explicit_attention), which the shipped weights use because it makes a CPU step a sixth to
     # a third cheaper and so buys the longer schedule edits need; or "sdpa", torch's kernel (diffusers'
@@ -192,8 +199,16 @@ class Batches:
         while len(specs) < r.prompt_pool:
             spec = training_prompt_spec(rng)
             specs.setdefault(normalise(prompt_text(spec)), spec)
-        self.prompts = list(specs.items())
-        texts = [""] + [t for t, _ in self.prompts] + all_edit_instructions()
+        # (text, spec, renaming): renaming is (world colour, extra colour) for a renamed copy.
+        self.prompts: list[tuple[str, PromptSpec, tuple[str, str] | None]] = [(t, s, None) for t, s in specs.items()]
+        instructions = all_edit_instructions()
+        if r.extra_colours > 0:
+            # Drawn after the pool, so the pool's own prompts are those of a recipe without renaming.
+            for text, spec, _ in list(self.prompts):
+                if rng.random() < r.extra_colours and (renaming := draw_renaming(text, (), rng)):
+                    self.prompts.append((rename_word(text, *renaming), spec, renaming))
+            instructions += sorted({v for t in instructions for v in renamed_texts(t)})
+        texts = [""] + [t for t, _, _ in self.prompts] + instructions
         self.bank = TextBank(texts, r.word_embeddings, r.per_word, device=device)
 
     def next(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -214,9 +229,13 @@ class Batches:
                     text = edit_text(edit)
                 src, tgt = render(source, r.resolution), render(target, r.resolution)
                 repaint_unnamed(source, edit, target, src, tgt, rng, r.off_palette)
+                text = rename_example(text, [(source, src), (target, tgt)], rng, r.extra_colours)
             else:
-                text, spec = self.prompts[int(rng.integers(len(self.prompts)))]
-                tgt = render(training_scene(spec, rng, r.layout), r.resolution)
+                text, spec, renaming = self.prompts[int(rng.integers(len(self.prompts)))]
+                scene = training_scene(spec, rng, r.layout)
+                tgt = render(scene, r.resolution)
+                if renaming:
+                    repaint(scene, tgt, *renaming)
                 src = blank
             targets.append(tgt)
             sources.append(src)
@@ -363,6 +382,8 @@ def train(recipe: Recipe, out: Path, log_path: Path, threads: int, checkpoint_ev
         raise ValueError(f"word_value_heads is 0 to {recipe.heads} (heads), and needs word_values")
     if not 0 <= recipe.cross_only_levels <= recipe.attn_levels:
         raise ValueError(f"cross_only_levels is 0 to {recipe.attn_levels} (attn_levels)")
+    if not 0 <= recipe.extra_colours <= 1:
+        raise ValueError(f"extra_colours is a chance, 0 to 1, not {recipe.extra_colours}")
     model = build_unet(recipe).to(device)
     # Found once: the layer walk stays out of the step loop.
     blind_values = contextual_values(model, recipe.word_value_heads) if recipe.word_values else []
@@ -461,6 +482,10 @@ def main(
             min=0.0, max=1.0, help="Chance that an object an edit leaves unnamed is repainted off the palette."
         ),
     ] = Recipe.off_palette,
+    extra_colours: Annotated[
+        float,
+        typer.Option(min=0.0, max=1.0, help="Chance that an example has a colour renamed to a word outside the world."),
+    ] = Recipe.extra_colours,
 ) -> None:
     """Rebuild the built-in mini model's weights from a seed."""
     if prediction not in PREDICTIONS:
@@ -500,6 +525,7 @@ def main(
         word_value_heads=word_value_heads,
         edit_fraction=edit_fraction,
         off_palette=off_palette,
+        extra_colours=extra_colours,
         attention=attention,
         compile=compile,
         channels=widths,

@@ -182,7 +182,7 @@ def test_a_level_that_drops_self_attention_reads_only_the_prompt_trains_and_load
 
 def test_a_model_trained_with_extra_colours_trains_and_its_pool_keeps_the_world_prompts(tmp_path: Path) -> None:
     recipe = replace(TINY, extra_colours=0.5)
-    plain = Batches(TINY, np.random.default_rng(0))
+    plain = Batches(replace(TINY, extra_colours=0.0), np.random.default_rng(0))
     renamed = Batches(recipe, np.random.default_rng(0))
     n = len(plain.prompts)
     assert renamed.prompts[:n] == plain.prompts  # the world's own prompts, as without renaming

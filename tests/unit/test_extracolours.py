@@ -19,6 +19,7 @@ from plantain.mini.heldout import edit_held_out, training_edit_example
 from plantain.mini.render import render, shape_mask
 from plantain.mini.train import all_edit_instructions
 from plantain.mini.world import BACKGROUNDS, COLOURS, Obj, Scene
+from tests.unit.pixels import colours_at
 
 
 def test_extra_colours_are_no_colour_of_the_world_and_none_is_near_cyan() -> None:
@@ -50,10 +51,6 @@ def test_every_renamed_instruction_is_outside_the_held_out_rules_and_names_an_ex
     assert edit_held_out(EditSpec("recolour", "square", new_colour="cyan"))  # the rule itself stands
 
 
-def _pixels(image: np.ndarray, obj: Obj) -> set[tuple[int, ...]]:
-    return {tuple(int(v) for v in px) for px in image[shape_mask(obj.shape, obj.size, obj.cell, image.shape[0])]}
-
-
 @pytest.mark.parametrize("seed", range(200))
 def test_a_renamed_example_is_the_same_edit_with_one_colour_repainted_everywhere(seed: int) -> None:
     rng = np.random.default_rng(seed)
@@ -68,12 +65,12 @@ def test_a_renamed_example_is_the_same_edit_with_one_colour_repainted_everywhere
     if not changed:  # the text names no renamable colour: an object's colour was renamed instead
         assert named_colours(text) == []
     for scene, image in ((source, src), (target, tgt)):
-        repainted = [o for o in scene.objects if _pixels(image, o) != {COLOURS[o.colour]}]
+        repainted = [o for o in scene.objects if colours_at(image, o) != {COLOURS[o.colour]}]
         assert len({o.colour for o in repainted}) <= 1  # one colour, all of its objects
         for o in repainted:
-            assert _pixels(image, o) <= {EXTRA_COLOURS[c] for c in EXTRA_COLOURS}
+            assert colours_at(image, o) <= {EXTRA_COLOURS[c] for c in EXTRA_COLOURS}
             assert not olds or o.colour in olds
-            assert all(_pixels(image, p) != {COLOURS[p.colour]} for p in scene.objects if p.colour == o.colour)
+            assert all(colours_at(image, p) != {COLOURS[p.colour]} for p in scene.objects if p.colour == o.colour)
         background = ~np.any([shape_mask(o.shape, o.size, o.cell, 32) for o in scene.objects], axis=0)
         assert (image[background] == BACKGROUNDS[scene.background]).all()
     assert renamed in {text, *renamed_texts(text)}  # the training text bank holds it
@@ -90,7 +87,7 @@ def test_a_renamed_recolour_paints_the_extra_colour_the_instruction_now_names() 
         text = rename_example(edit_text(edit), [(source, s), (target, t)], np.random.default_rng(seed), 1.0)
         new = text.split(" ")[-1]
         if new in EXTRA_COLOURS:
-            assert _pixels(t, Obj(0, "square", "green", "large")) == {EXTRA_COLOURS[new]}
+            assert colours_at(t, Obj(0, "square", "green", "large")) == {EXTRA_COLOURS[new]}
             assert (s == src).all()  # the source has no green object: unchanged
             assert read_scene(t)[0] == Scene("white", (Obj(8, "circle", "blue", "small"),))  # unread, as off-palette
             return

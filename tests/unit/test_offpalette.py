@@ -11,6 +11,7 @@ from plantain.mini.offpalette import off_palette_colour, repaint_unnamed
 from plantain.mini.render import render, shape_mask
 from plantain.mini.sampling import random_edit_example
 from plantain.mini.world import BACKGROUNDS, COLOURS, Obj, Scene
+from tests.unit.pixels import colours_at
 
 
 def test_off_palette_colours_are_no_colour_of_the_world() -> None:
@@ -30,10 +31,6 @@ def test_the_detector_recognises_no_repainted_object() -> None:
     assert read_scene(render(scene))[0] == scene
 
 
-def _colour_at(image: np.ndarray, obj: Obj) -> set[tuple[int, ...]]:
-    return {tuple(int(v) for v in px) for px in image[shape_mask(obj.shape, obj.size, obj.cell, image.shape[0])]}
-
-
 @pytest.mark.parametrize("seed", range(300))
 def test_named_objects_keep_their_colour_and_unnamed_ones_carry_theirs_into_the_target(seed: int) -> None:
     rng = np.random.default_rng(seed)
@@ -42,15 +39,15 @@ def test_named_objects_keep_their_colour_and_unnamed_ones_carry_theirs_into_the_
     plain_src, plain_tgt = src.copy(), tgt.copy()
     repaint_unnamed(source, edit, target, src, tgt, rng, 0.7)
     for obj in source.objects:
-        new = _colour_at(src, obj)
+        new = colours_at(src, obj)
         assert len(new) == 1
         if edit.colour is not None and (obj.colour, obj.shape) == (edit.colour, edit.shape):
             assert new == {COLOURS[obj.colour]}  # the instruction names it: never repainted
         if obj in target.objects:
-            assert _colour_at(tgt, obj) == new
+            assert colours_at(tgt, obj) == new
         elif edit.kind == "move":
             assert edit.cell is not None
-            assert _colour_at(tgt, Obj(edit.cell, obj.shape, obj.colour, obj.size)) == new
+            assert colours_at(tgt, Obj(edit.cell, obj.shape, obj.colour, obj.size)) == new
     # what the edit itself changes is drawn exactly as without repainting
     for obj in set(target.objects) - set(source.objects):
         if edit.kind != "move":

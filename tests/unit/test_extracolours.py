@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from plantain.mini.detect import MAX_COLOUR_DISTANCE, read_scene
+from plantain.mini.detect import MAX_COLOUR_DISTANCE, PALETTE, read_scene
 from plantain.mini.edits import EditSpec, apply_edit, edit_text
 from plantain.mini.extracolours import (
     EXTRA_COLOURS,
@@ -23,7 +23,7 @@ from tests.unit.pixels import colours_at
 
 
 def test_extra_colours_are_no_colour_of_the_world_and_none_is_near_cyan() -> None:
-    world = np.array([*COLOURS.values(), *BACKGROUNDS.values()], dtype=float)
+    world = PALETTE.astype(float)  # the detector's own: every world colour and background
     extra = np.array(list(EXTRA_COLOURS.values()), dtype=float)
     assert np.linalg.norm(extra[:, None] - world[None], axis=-1).min() >= MAX_COLOUR_DISTANCE
     assert np.linalg.norm(extra - np.array(COLOURS["cyan"]), axis=-1).min() > 2 * MAX_COLOUR_DISTANCE

@@ -5,18 +5,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from plantain.mini.detect import MAX_COLOUR_DISTANCE, read_scene
+from plantain.mini.detect import MAX_COLOUR_DISTANCE, PALETTE, read_scene
 from plantain.mini.edits import EditSpec
 from plantain.mini.offpalette import off_palette_colour, repaint_unnamed
 from plantain.mini.render import render, shape_mask
 from plantain.mini.sampling import random_edit_example
-from plantain.mini.world import BACKGROUNDS, COLOURS, Obj, Scene
+from plantain.mini.world import COLOURS, Obj, Scene
 from tests.unit.pixels import colours_at
 
 
 def test_off_palette_colours_are_no_colour_of_the_world() -> None:
     rng = np.random.default_rng(0)
-    world = np.array([*COLOURS.values(), *BACKGROUNDS.values()], dtype=float)
+    world = PALETTE.astype(float)  # the detector's own: every world colour and background
     colours = np.array([off_palette_colour(rng) for _ in range(500)], dtype=float)
     assert np.linalg.norm(colours[:, None] - world[None], axis=-1).min() >= MAX_COLOUR_DISTANCE
     assert len({tuple(c) for c in colours}) > 400  # spread over the cube, not a few fixed colours

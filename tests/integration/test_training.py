@@ -203,6 +203,30 @@ def test_a_model_trained_with_extra_colours_trains_and_its_pool_keeps_the_world_
     assert not (tmp_path / "x").exists()
 
 
+def test_renamed_edits_and_renamed_prompts_are_chosen_apart() -> None:
+    plain = Batches(TINY, np.random.default_rng(0))
+    edits_only = Batches(replace(TINY, extra_colours=0.5, extra_colour_prompts=0.0), np.random.default_rng(0))
+    prompts_only = Batches(replace(TINY, extra_colour_prompts=0.5), np.random.default_rng(0))
+    # Renamed edits only: the pool is the world's, and the renamed instructions are in the bank.
+    assert edits_only.prompts == plain.prompts
+    assert "make the square brown" in edits_only.bank.index and "make the square brown" not in plain.bank.index
+    for _ in range(40):  # every text a batch asks for is in the bank (a missing one raises KeyError)
+        edits_only.next()
+    # Renamed prompts only: the pool gains renamed copies, the instructions stay the world's.
+    n = len(plain.prompts)
+    assert prompts_only.prompts[:n] == plain.prompts and prompts_only.prompts[n:]
+    assert "make the square brown" not in prompts_only.bank.index
+    for _ in range(40):
+        prompts_only.next()
+
+
+def test_the_renamed_prompt_share_is_refused_outside_0_to_1(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="extra_colour_prompts is a share"):
+        bad = replace(TINY, extra_colour_prompts=1.5)
+        train(bad, tmp_path / "x", tmp_path / "x.csv", threads=1, checkpoint_every=0)
+    assert not (tmp_path / "x").exists()
+
+
 def rows(log: Path) -> list[str]:
     return log.read_text().splitlines()[1:]
 
@@ -261,6 +285,7 @@ def test_float16_storage_halves_the_folder_and_loads_back_in_float32(tmp_path: P
         ("--cross-only-levels", "3"),
         ("--extra-colours", "1.5"),
         ("--extra-colours", "-0.1"),
+        ("--extra-colour-prompts", "1.5"),
     ],
 )
 def test_the_training_command_refuses_a_bad_option_in_one_line(tmp_path: Path, option: str, value: str) -> None:

@@ -97,9 +97,12 @@ class Recipe:
     # Chance that a training example has one of its colours renamed, in its text and its pixels, to a
     # colour word the world lacks ("make the red square brown"; extracolours): more recolour targets
     # than the seven training may ask for, so that painting the colour a word names is learnt as one
-    # operation, which is what carries over to the held-out cyan. For generation, that share of the
-    # prompt pool gains a renamed copy.
+    # operation, which is what carries over to the held-out cyan.
     extra_colours: float = 0.0
+    # For generation, the share of the prompt pool that gains a renamed copy ("two navy circles");
+    # None: the same share as extra_colours. Kept apart because a renamed prompt spends training on
+    # painting new colours from nothing, which edits do not need.
+    extra_colour_prompts: float | None = None
     # How the UNet's attention is computed in training (ATTENTIONS): "explicit", softmax(QK^T)V written
     # out (use_explicit_attention), which the shipped weights use because it makes a CPU step a sixth to
     # a third cheaper and so buys the longer schedule edits need; or "sdpa", torch's kernel (diffusers'
@@ -190,6 +193,11 @@ def to_tensor(images: list[np.ndarray]) -> torch.Tensor:
     return torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).float() / 127.5 - 1.0
 
 
+def prompt_renaming(r: Recipe) -> float:
+    """The share of the prompt pool that gains a renamed copy."""
+    return r.extra_colours if r.extra_colour_prompts is None else r.extra_colour_prompts
+
+
 class Batches:
     """An endless, seeded stream of (target, source, text) training batches."""
 
@@ -202,11 +210,12 @@ class Batches:
         # (text, spec, renaming): renaming is (world colour, extra colour) for a renamed copy.
         self.prompts: list[tuple[str, PromptSpec, tuple[str, str] | None]] = [(t, s, None) for t, s in specs.items()]
         instructions = all_edit_instructions()
-        if r.extra_colours > 0:
+        if (share := prompt_renaming(r)) > 0:
             # Drawn after the pool, so the pool's own prompts are those of a recipe without renaming.
             for text, spec, _ in list(self.prompts):
-                if rng.random() < r.extra_colours and (renaming := draw_renaming(text, (), rng)):
+                if rng.random() < share and (renaming := draw_renaming(text, (), rng)):
                     self.prompts.append((rename_word(text, *renaming), spec, renaming))
+        if r.extra_colours > 0:
             instructions += sorted({v for t in instructions for v in renamed_texts(t)})
         texts = [""] + [t for t, _, _ in self.prompts] + instructions
         self.bank = TextBank(texts, r.word_embeddings, r.per_word, device=device)
@@ -384,6 +393,8 @@ def train(recipe: Recipe, out: Path, log_path: Path, threads: int, checkpoint_ev
         raise ValueError(f"cross_only_levels is 0 to {recipe.attn_levels} (attn_levels)")
     if not 0 <= recipe.extra_colours <= 1:
         raise ValueError(f"extra_colours is a chance, 0 to 1, not {recipe.extra_colours}")
+    if not 0 <= prompt_renaming(recipe) <= 1:
+        raise ValueError(f"extra_colour_prompts is a share, 0 to 1, not {recipe.extra_colour_prompts}")
     model = build_unet(recipe).to(device)
     # Found once: the layer walk stays out of the step loop.
     blind_values = contextual_values(model, recipe.word_value_heads) if recipe.word_values else []
@@ -486,6 +497,12 @@ def main(
         float,
         typer.Option(min=0.0, max=1.0, help="Chance that an example has a colour renamed to a word outside the world."),
     ] = Recipe.extra_colours,
+    extra_colour_prompts: Annotated[
+        float | None,
+        typer.Option(
+            min=0.0, max=1.0, help="Share of the prompt pool that gains a renamed copy (default: --extra-colours)."
+        ),
+    ] = Recipe.extra_colour_prompts,
 ) -> None:
     """Rebuild the built-in mini model's weights from a seed."""
     if prediction not in PREDICTIONS:
@@ -526,6 +543,7 @@ def main(
         edit_fraction=edit_fraction,
         off_palette=off_palette,
         extra_colours=extra_colours,
+        extra_colour_prompts=extra_colour_prompts,
         attention=attention,
         compile=compile,
         channels=widths,

@@ -221,8 +221,8 @@ def test_renamed_edits_and_renamed_prompts_are_chosen_apart() -> None:
 
 
 def test_the_renamed_prompt_share_is_refused_outside_0_to_1(tmp_path: Path) -> None:
+    bad = replace(TINY, extra_colour_prompts=1.5)
     with pytest.raises(ValueError, match="extra_colour_prompts is a share"):
-        bad = replace(TINY, extra_colour_prompts=1.5)
         train(bad, tmp_path / "x", tmp_path / "x.csv", threads=1, checkpoint_every=0)
     assert not (tmp_path / "x").exists()
 

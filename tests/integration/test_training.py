@@ -180,9 +180,16 @@ def test_a_level_that_drops_self_attention_reads_only_the_prompt_trains_and_load
     assert not (tmp_path / "c").exists() and not (tmp_path / "c.csv").exists()
 
 
-def test_a_model_trained_with_extra_colours_trains_and_its_pool_keeps_the_world_prompts(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def plain() -> Batches:
+    """The tiny recipe's batches with no colour renamed (said outright, whatever the defaults)."""
+    return Batches(replace(TINY, extra_colours=0.0, extra_colour_prompts=None), np.random.default_rng(0))
+
+
+def test_a_model_trained_with_extra_colours_trains_and_its_pool_keeps_the_world_prompts(
+    tmp_path: Path, plain: Batches
+) -> None:
     recipe = replace(TINY, extra_colours=0.5)
-    plain = Batches(replace(TINY, extra_colours=0.0), np.random.default_rng(0))
     renamed = Batches(recipe, np.random.default_rng(0))
     n = len(plain.prompts)
     assert renamed.prompts[:n] == plain.prompts  # the world's own prompts, as without renaming
@@ -203,10 +210,9 @@ def test_a_model_trained_with_extra_colours_trains_and_its_pool_keeps_the_world_
     assert not (tmp_path / "x").exists()
 
 
-def test_renamed_edits_and_renamed_prompts_are_chosen_apart() -> None:
-    plain = Batches(TINY, np.random.default_rng(0))
+def test_renamed_edits_and_renamed_prompts_are_chosen_apart(plain: Batches) -> None:
     edits_only = Batches(replace(TINY, extra_colours=0.5, extra_colour_prompts=0.0), np.random.default_rng(0))
-    prompts_only = Batches(replace(TINY, extra_colour_prompts=0.5), np.random.default_rng(0))
+    prompts_only = Batches(replace(TINY, extra_colours=0.0, extra_colour_prompts=0.5), np.random.default_rng(0))
     # Renamed edits only: the pool is the world's, and the renamed instructions are in the bank.
     assert edits_only.prompts == plain.prompts
     assert "make the square brown" in edits_only.bank.index and "make the square brown" not in plain.bank.index

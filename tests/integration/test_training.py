@@ -233,6 +233,50 @@ def test_the_renamed_prompt_share_is_refused_outside_0_to_1(tmp_path: Path) -> N
     assert not (tmp_path / "x").exists()
 
 
+def shares(batches: Batches, n: int) -> tuple[float, float]:
+    """(world edits, renamed edits) as shares of `n` batches' samples. A renamed sample is told by
+    its pixels: an extra colour is none of the world's colours or backgrounds."""
+    extra = torch.tensor(list(EXTRA_COLOURS.values()), dtype=torch.float32)
+    world = renamed = total = 0
+    for _ in range(n):
+        target, source, _, _, editing = batches.next()
+        for images in zip(target, source, strict=True):
+            # Back to 0-255 from [-1, 1]: every pixel of both images, as RGB rows.
+            pixels = torch.cat([((im + 1) * 127.5).round().permute(1, 2, 0).reshape(-1, 3) for im in images])
+            has_extra = bool((pixels[:, None, :] == extra[None]).all(-1).any())
+            renamed += has_extra
+            world += not has_extra
+        world -= int((~editing).sum())  # generation samples are neither
+        total += len(editing)
+    return world / total, renamed / total
+
+
+def test_renamed_edits_come_beside_the_world_edits_not_in_their_place(tmp_path: Path, plain: Batches) -> None:
+    beside = Batches(replace(TINY, renamed_edits=0.3), np.random.default_rng(0))
+    in_place = Batches(replace(TINY, extra_colours=0.5, extra_colour_prompts=0.0), np.random.default_rng(0))
+    assert beside.prompts == plain.prompts  # no renamed prompts: the pool is the world's
+    assert "make the square brown" in beside.bank.index
+    world, renamed = shares(plain, 100)
+    assert abs(world - TINY.edit_fraction) < 0.08 and renamed == 0
+    # Beside: the world's edits keep their share, and renamed ones fill about 0.3 more (a few find
+    # nothing to rename: an empty scene, a rerender of one).
+    world, renamed = shares(beside, 100)
+    assert abs(world - TINY.edit_fraction) < 0.08 and 0.2 < renamed < 0.36
+    # In place: renamed edits take a part of the world's share.
+    world, renamed = shares(in_place, 100)
+    assert world < TINY.edit_fraction - 0.1 and renamed > 0.1
+    train(replace(TINY, renamed_edits=0.3), tmp_path / "m", tmp_path / "m.csv", threads=1, checkpoint_every=0)
+    assert json.loads((tmp_path / "m" / "training.json").read_text())["recipe"]["renamed_edits"] == 0.3
+    load_mini_pipeline(tmp_path / "m")
+
+
+def test_renamed_edits_that_would_overfill_the_batch_are_refused(tmp_path: Path) -> None:
+    bad = replace(TINY, renamed_edits=1.0 - TINY.edit_fraction + 0.1)
+    with pytest.raises(ValueError, match="renamed_edits is a share of the batch"):
+        train(bad, tmp_path / "x", tmp_path / "x.csv", threads=1, checkpoint_every=0)
+    assert not (tmp_path / "x").exists()
+
+
 def rows(log: Path) -> list[str]:
     return log.read_text().splitlines()[1:]
 
@@ -292,6 +336,8 @@ def test_float16_storage_halves_the_folder_and_loads_back_in_float32(tmp_path: P
         ("--extra-colours", "1.5"),
         ("--extra-colours", "-0.1"),
         ("--extra-colour-prompts", "1.5"),
+        ("--renamed-edits", "0.7"),
+        ("--renamed-edits", "-0.1"),
     ],
 )
 def test_the_training_command_refuses_a_bad_option_in_one_line(tmp_path: Path, option: str, value: str) -> None:

@@ -103,6 +103,12 @@ class Recipe:
     # None: the same share as extra_colours. Kept apart because a renamed prompt spends training on
     # painting new colours from nothing, which edits do not need.
     extra_colour_prompts: float | None = None
+    # Share of each batch given to edit samples that always have a colour renamed, beside the world's
+    # edit share rather than in its place (taken from generation). Renaming in place (extra_colours)
+    # thins the world's own recolour targets: a recolour that names only the shape has one colour
+    # word, its target, so at 0.4 "make the circle blue" fell to 0.6 of its count and its paint
+    # drifted off the world's blue; added beside, every world edit keeps its count.
+    renamed_edits: float = 0.0
     # How the UNet's attention is computed in training (ATTENTIONS): "explicit", softmax(QK^T)V written
     # out (use_explicit_attention), which the shipped weights use because it makes a CPU step a sixth to
     # a third cheaper and so buys the longer schedule edits need; or "sdpa", torch's kernel (diffusers'
@@ -215,7 +221,7 @@ class Batches:
             for text, spec, _ in list(self.prompts):
                 if rng.random() < share and (renaming := draw_renaming(text, (), rng)):
                     self.prompts.append((rename_word(text, *renaming), spec, renaming))
-        if r.extra_colours > 0:
+        if r.extra_colours > 0 or r.renamed_edits > 0:
             instructions += sorted({v for t in instructions for v in renamed_texts(t)})
         texts = [""] + [t for t, _, _ in self.prompts] + instructions
         self.bank = TextBank(texts, r.word_embeddings, r.per_word, device=device)
@@ -226,7 +232,11 @@ class Batches:
         targets, sources, texts = [], [], []
         blank = np.zeros((r.resolution, r.resolution, 3), dtype=np.uint8)
         for _ in range(r.batch_size):
-            if rng.random() < r.edit_fraction:
+            # One draw picks world edit, renamed edit or generation; with renamed_edits at 0 it is the
+            # draw a recipe without them makes, so their data are unchanged.
+            kind = rng.random()
+            if kind < r.edit_fraction + r.renamed_edits:
+                renaming = 1.0 if kind >= r.edit_fraction else r.extra_colours
                 edit: EditSpec | None = None
                 if rng.random() < r.rerender_fraction:
                     source = target = random_scene(rng)
@@ -238,7 +248,7 @@ class Batches:
                     text = edit_text(edit)
                 src, tgt = render(source, r.resolution), render(target, r.resolution)
                 repaint_unnamed(source, edit, target, src, tgt, rng, r.off_palette)
-                text = rename_example(text, [(source, src), (target, tgt)], rng, r.extra_colours)
+                text = rename_example(text, [(source, src), (target, tgt)], rng, renaming)
             else:
                 text, spec, renaming = self.prompts[int(rng.integers(len(self.prompts)))]
                 scene = training_scene(spec, rng, r.layout)
@@ -395,6 +405,11 @@ def train(recipe: Recipe, out: Path, log_path: Path, threads: int, checkpoint_ev
         raise ValueError(f"extra_colours is a chance, 0 to 1, not {recipe.extra_colours}")
     if not 0 <= prompt_renaming(recipe) <= 1:
         raise ValueError(f"extra_colour_prompts is a share, 0 to 1, not {recipe.extra_colour_prompts}")
+    if not 0 <= recipe.renamed_edits <= 1 - recipe.edit_fraction:
+        raise ValueError(
+            f"renamed_edits is a share of the batch, 0 to {1 - recipe.edit_fraction:g} (1 - edit_fraction),"
+            f" not {recipe.renamed_edits}"
+        )
     model = build_unet(recipe).to(device)
     # Found once: the layer walk stays out of the step loop.
     blind_values = contextual_values(model, recipe.word_value_heads) if recipe.word_values else []
@@ -503,6 +518,12 @@ def main(
             min=0.0, max=1.0, help="Share of the prompt pool that gains a renamed copy (default: --extra-colours)."
         ),
     ] = Recipe.extra_colour_prompts,
+    renamed_edits: Annotated[
+        float,
+        typer.Option(
+            min=0.0, max=1.0, help="Share of each batch that is renamed edit samples beside the world's edits."
+        ),
+    ] = Recipe.renamed_edits,
 ) -> None:
     """Rebuild the built-in mini model's weights from a seed."""
     if prediction not in PREDICTIONS:
@@ -530,6 +551,11 @@ def main(
         raise typer.BadParameter(f"at most the {len(widths)} levels of --channels", param_hint="--attn-levels")
     if cross_only_levels > attn_levels:
         raise typer.BadParameter(f"at most the {attn_levels} of --attn-levels", param_hint="--cross-only-levels")
+    if edit_fraction + renamed_edits > 1:
+        raise typer.BadParameter(
+            f"at most {1 - edit_fraction:g}: with --edit-fraction it fills at most the batch",
+            param_hint="--renamed-edits",
+        )
     recipe = Recipe(
         seed=seed,
         steps=steps,
@@ -544,6 +570,7 @@ def main(
         off_palette=off_palette,
         extra_colours=extra_colours,
         extra_colour_prompts=extra_colour_prompts,
+        renamed_edits=renamed_edits,
         attention=attention,
         compile=compile,
         channels=widths,

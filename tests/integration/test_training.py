@@ -183,7 +183,9 @@ def test_a_level_that_drops_self_attention_reads_only_the_prompt_trains_and_load
 @pytest.fixture(scope="module")
 def plain() -> Batches:
     """The tiny recipe's batches with no colour renamed (said outright, whatever the defaults)."""
-    return Batches(replace(TINY, extra_colours=0.0, extra_colour_prompts=None), np.random.default_rng(0))
+    return Batches(
+        replace(TINY, extra_colours=0.0, extra_colour_prompts=None, renamed_edits=0.0), np.random.default_rng(0)
+    )
 
 
 def test_a_model_trained_with_extra_colours_trains_and_its_pool_keeps_the_world_prompts(
@@ -211,8 +213,13 @@ def test_a_model_trained_with_extra_colours_trains_and_its_pool_keeps_the_world_
 
 
 def test_renamed_edits_and_renamed_prompts_are_chosen_apart(plain: Batches) -> None:
-    edits_only = Batches(replace(TINY, extra_colours=0.5, extra_colour_prompts=0.0), np.random.default_rng(0))
-    prompts_only = Batches(replace(TINY, extra_colours=0.0, extra_colour_prompts=0.5), np.random.default_rng(0))
+    no_renamed_edits = replace(TINY, renamed_edits=0.0)
+    edits_only = Batches(
+        replace(no_renamed_edits, extra_colours=0.5, extra_colour_prompts=0.0), np.random.default_rng(0)
+    )
+    prompts_only = Batches(
+        replace(no_renamed_edits, extra_colours=0.0, extra_colour_prompts=0.5), np.random.default_rng(0)
+    )
     # Renamed edits only: the pool is the world's, and the renamed instructions are in the bank.
     assert edits_only.prompts == plain.prompts
     assert "make the square brown" in edits_only.bank.index and "make the square brown" not in plain.bank.index
@@ -253,7 +260,9 @@ def shares(batches: Batches, n: int) -> tuple[float, float]:
 
 def test_renamed_edits_come_beside_the_world_edits_not_in_their_place(tmp_path: Path, plain: Batches) -> None:
     beside = Batches(replace(TINY, renamed_edits=0.3), np.random.default_rng(0))
-    in_place = Batches(replace(TINY, extra_colours=0.5, extra_colour_prompts=0.0), np.random.default_rng(0))
+    in_place = Batches(
+        replace(TINY, extra_colours=0.5, extra_colour_prompts=0.0, renamed_edits=0.0), np.random.default_rng(0)
+    )
     assert beside.prompts == plain.prompts  # no renamed prompts: the pool is the world's
     assert "make the square brown" in beside.bank.index
     world, renamed = shares(plain, 100)

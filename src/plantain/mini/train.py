@@ -108,7 +108,7 @@ class Recipe:
     # thins the world's own recolour targets: a recolour that names only the shape has one colour
     # word, its target, so at 0.4 "make the circle blue" fell to 0.6 of its count and its paint
     # drifted off the world's blue; added beside, every world edit keeps its count.
-    renamed_edits: float = 0.0
+    renamed_edits: float = 0.16
     # How the UNet's attention is computed in training (ATTENTIONS): "explicit", softmax(QK^T)V written
     # out (use_explicit_attention), which the shipped weights use because it makes a CPU step a sixth to
     # a third cheaper and so buys the longer schedule edits need; or "sdpa", torch's kernel (diffusers'

@@ -236,7 +236,7 @@ class Batches:
             # draw a recipe without them makes, so their data are unchanged.
             kind = rng.random()
             if kind < r.edit_fraction + r.renamed_edits:
-                renaming = 1.0 if kind >= r.edit_fraction else r.extra_colours
+                rename_chance = 1.0 if kind >= r.edit_fraction else r.extra_colours
                 edit: EditSpec | None = None
                 if rng.random() < r.rerender_fraction:
                     source = target = random_scene(rng)
@@ -248,7 +248,7 @@ class Batches:
                     text = edit_text(edit)
                 src, tgt = render(source, r.resolution), render(target, r.resolution)
                 repaint_unnamed(source, edit, target, src, tgt, rng, r.off_palette)
-                text = rename_example(text, [(source, src), (target, tgt)], rng, renaming)
+                text = rename_example(text, [(source, src), (target, tgt)], rng, rename_chance)
             else:
                 text, spec, renaming = self.prompts[int(rng.integers(len(self.prompts)))]
                 scene = training_scene(spec, rng, r.layout)

@@ -247,13 +247,12 @@ def shares(batches: Batches, n: int) -> tuple[float, float]:
     world = renamed = total = 0
     for _ in range(n):
         target, source, _, _, editing = batches.next()
-        for images in zip(target, source, strict=True):
+        for *images, is_edit in zip(target, source, editing, strict=True):
             # Back to 0-255 from [-1, 1]: every pixel of both images, as RGB rows.
             pixels = torch.cat([((im + 1) * 127.5).round().permute(1, 2, 0).reshape(-1, 3) for im in images])
             has_extra = bool((pixels[:, None, :] == extra[None]).all(-1).any())
             renamed += has_extra
-            world += not has_extra
-        world -= int((~editing).sum())  # generation samples are neither
+            world += bool(is_edit) and not has_extra
         total += len(editing)
     return world / total, renamed / total
 

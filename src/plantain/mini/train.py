@@ -199,6 +199,13 @@ def to_tensor(images: list[np.ndarray]) -> torch.Tensor:
     return torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).float() / 127.5 - 1.0
 
 
+def overfills_batch(edit_fraction: float, renamed_edits: float) -> bool:
+    """Whether world and renamed edits together ask for more than the whole batch. The sum is what
+    Batches draws against, and train() and the CLI both ask here, so they cannot disagree by a
+    rounding (0.32 + 0.68 is 1, while 1 - 0.32 is under 0.68)."""
+    return edit_fraction + renamed_edits > 1
+
+
 def prompt_renaming(r: Recipe) -> float:
     """The share of the prompt pool that gains a renamed copy."""
     return r.extra_colours if r.extra_colour_prompts is None else r.extra_colour_prompts
@@ -405,7 +412,7 @@ def train(recipe: Recipe, out: Path, log_path: Path, threads: int, checkpoint_ev
         raise ValueError(f"extra_colours is a chance, 0 to 1, not {recipe.extra_colours}")
     if not 0 <= prompt_renaming(recipe) <= 1:
         raise ValueError(f"extra_colour_prompts is a share, 0 to 1, not {recipe.extra_colour_prompts}")
-    if not 0 <= recipe.renamed_edits <= 1 - recipe.edit_fraction:
+    if recipe.renamed_edits < 0 or overfills_batch(recipe.edit_fraction, recipe.renamed_edits):
         raise ValueError(
             f"renamed_edits is a share of the batch, 0 to {1 - recipe.edit_fraction:g} (1 - edit_fraction),"
             f" not {recipe.renamed_edits}"
@@ -551,7 +558,7 @@ def main(
         raise typer.BadParameter(f"at most the {len(widths)} levels of --channels", param_hint="--attn-levels")
     if cross_only_levels > attn_levels:
         raise typer.BadParameter(f"at most the {attn_levels} of --attn-levels", param_hint="--cross-only-levels")
-    if edit_fraction + renamed_edits > 1:
+    if overfills_batch(edit_fraction, renamed_edits):
         raise typer.BadParameter(
             f"at most {1 - edit_fraction:g}: with --edit-fraction it fills at most the batch",
             param_hint="--renamed-edits",

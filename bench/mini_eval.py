@@ -118,6 +118,7 @@ class Evaluation:
     split: str
     steps: int
     guidance: float
+    edit_guidance: float
     prompts: list[Any]
     images: list[Image.Image]  # generated, one per prompt case
     edits: int
@@ -172,6 +173,7 @@ class Evaluation:
             "split": self.split,
             "steps": self.steps,
             "guidance": self.guidance,
+            "edit_guidance": self.edit_guidance,
             "prompts": len(self.prompts),
             "edits": self.edits,
             "scores": {k: frac(v) for k, v in totals.items()},
@@ -190,10 +192,19 @@ class Evaluation:
 
 
 def evaluate(
-    backend: DiffusersBackend, split: str, steps: int | None, guidance: float | None, limit: int, batch: int
+    backend: DiffusersBackend,
+    split: str,
+    steps: int | None,
+    guidance: float | None,
+    limit: int,
+    batch: int,
+    edit_guidance: float | None = None,
 ) -> Evaluation:
-    """Generate every prompt and apply every edit of a split with fixed seeds, and score them."""
+    """Generate every prompt and apply every edit of a split with fixed seeds, and score them.
+    `guidance` sets both, `edit_guidance` the edits' alone; unset, each is the model's."""
     steps = steps or backend.capabilities.steps
+    if edit_guidance is None:
+        edit_guidance = guidance if guidance is not None else backend.edit_guidance_scale
     guidance = guidance if guidance is not None else backend.guidance_scale
     side = backend.capabilities.native_size[0]
     prompts, edits = split_cases(split)
@@ -204,11 +215,11 @@ def evaluate(
     gen_jobs = [ImageJob(prompt_text(c.spec), c.seed, side, side, steps=steps, guidance=guidance) for c in prompts]
     gen_images = run_batches(backend, gen_jobs, batch, "prompts")
     edit_jobs = [
-        ImageJob(edit_text(c.edit), c.seed, side, side, [render_image(c.source)], steps=steps, guidance=guidance)
+        ImageJob(edit_text(c.edit), c.seed, side, side, [render_image(c.source)], steps=steps, guidance=edit_guidance)
         for c in edits
     ]
     edit_images = run_batches(backend, edit_jobs, batch, "edits")
-    ev = Evaluation(split, steps, guidance, prompts, gen_images, len(edits), time.time() - t0)
+    ev = Evaluation(split, steps, guidance, edit_guidance, prompts, gen_images, len(edits), time.time() - t0)
     for case, im in zip(prompts, gen_images, strict=True):
         for metric, ok in score_prompt(case.spec, im).items():
             if ok is not None:
@@ -227,6 +238,9 @@ def main(
     weights: Annotated[Path | None, typer.Option(help="Model folder; default: the shipped one.")] = None,
     steps: Annotated[int | None, typer.Option(help="Sampling steps (default: the model's).")] = None,
     guidance: Annotated[float | None, typer.Option(help="Guidance scale (default: the model's).")] = None,
+    edit_guidance: Annotated[
+        float | None, typer.Option(help="Guidance scale for edits alone (default: --guidance, else the model's).")
+    ] = None,
     batch: Annotated[int, typer.Option(help="Images per device batch.")] = 16,
     threads: Annotated[int, typer.Option(help="torch threads.")] = 2,
     limit: Annotated[int, typer.Option(help="Only N prompts and N edits, spread over the set (0: all).")] = 0,
@@ -247,7 +261,7 @@ def main(
     if split not in SPLITS:
         raise typer.BadParameter(f"must be one of {', '.join(SPLITS)}", param_hint="--split")
     torch.set_num_threads(threads)
-    ev = evaluate(mini_backend(weights), split, steps, guidance, limit, batch)
+    ev = evaluate(mini_backend(weights), split, steps, guidance, limit, batch, edit_guidance)
     results = {"model": str(weights or "shipped"), **ev.results()}
     if holding:
         results["edits_by_word"] = ev.by_word(holding)

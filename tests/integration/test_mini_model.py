@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import torch
 from diffusers import FlowMatchEulerDiscreteScheduler, UNet2DConditionModel
 
 from plantain.backends.diffusers_backend import DiffusersBackend
+from plantain.core.catalog import load_catalog
 from plantain.core.generation import run_jobs
 from plantain.core.jobs import ImageJob
 from plantain.mini.detect import detect
@@ -93,6 +95,25 @@ def test_an_edit_takes_and_the_rest_stays(backend: DiffusersBackend) -> None:
     # were. The shipped model gets 10 of these 16 (bench/mini_eval.py measures edits at scale).
     exact = [result == apply_edit(scene, edit) for scene, result in zip(scenes, results, strict=True)]
     assert sum(exact) >= 7, results
+
+
+def test_edits_take_the_edit_guidance_and_generation_keeps_its_own(backend: DiffusersBackend) -> None:
+    """A catalog entry's edit_guidance_scale reaches edits alone; unset, edits use guidance_scale."""
+    assert backend.edit_guidance_scale == backend.guidance_scale == 3.0
+    entry = load_catalog().get("plantain-mini")
+    assert entry is not None
+    lower = DiffusersBackend(backend.pipe, backend.family, entry.model_copy(update={"edit_guidance_scale": 1.5}))
+    assert (lower.guidance_scale, lower.edit_guidance_scale) == (3.0, 1.5)
+    source = render_image(Scene("white", (Obj(3, "circle", "red", "large"),)))
+    edit, draw = ImageJob("make the circle blue", 5, 32, 32, [source]), ImageJob("a red circle", 5, 32, 32)
+
+    def pixels(b: DiffusersBackend, job: ImageJob) -> np.ndarray:
+        return np.asarray(b.generate([job])[0], dtype=np.int16)
+
+    # The edit is the one an explicit guidance of 1.5 gives, not the default's; generation is unchanged.
+    assert np.array_equal(pixels(lower, edit), pixels(backend, replace(edit, guidance=1.5)))
+    assert not np.array_equal(pixels(lower, edit), pixels(backend, edit))
+    assert np.array_equal(pixels(lower, draw), pixels(backend, draw))
 
 
 def test_a_rerender_instruction_keeps_the_picture(backend: DiffusersBackend) -> None:

@@ -39,6 +39,10 @@ def test_bad_catalogs_say_what_is_wrong(tmp_path: Path) -> None:
                    "[models.x.prices]\ninput_per_million_tokens = 0\noutput_per_million_tokens = 0\n")  # fmt: skip
     with pytest.raises(CatalogError, match="unknown size"):
         load_catalog(bad)
+    bad.write_text('[models.x]\ndisplay_name = "x"\nfamily = "mini"\ncheckpoint = "c"\nedit_guidance_scale = -1\n'
+                   "[models.x.prices]\ninput_per_million_tokens = 0\noutput_per_million_tokens = 0\n")  # fmt: skip
+    with pytest.raises(CatalogError, match="edit_guidance_scale"):
+        load_catalog(bad)
     bad.write_text("not toml [")
     with pytest.raises(CatalogError, match="not valid TOML"):
         load_catalog(bad)

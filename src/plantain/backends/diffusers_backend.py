@@ -94,6 +94,9 @@ class DiffusersBackend:
             resample=family.resample,
         )
         self.guidance_scale = entry.guidance_scale if entry.guidance_scale is not None else family.guidance_scale
+        self.edit_guidance_scale = next(
+            g for g in (entry.edit_guidance_scale, family.edit_guidance_scale, self.guidance_scale) if g is not None
+        )
 
     @classmethod
     def load(cls, entry: ModelEntry, settings: Settings) -> DiffusersBackend:
@@ -130,7 +133,8 @@ class DiffusersBackend:
         self, jobs: list[ImageJob], width: int, height: int, edit: bool, on_step: StepHook | None
     ) -> list[Image.Image]:
         steps = jobs[0].steps or self.capabilities.steps
-        guidance = jobs[0].guidance if jobs[0].guidance is not None else self.guidance_scale
+        default = self.edit_guidance_scale if edit else self.guidance_scale
+        guidance = jobs[0].guidance if jobs[0].guidance is not None else default
 
         def callback(pipe: Any, i: int, t: Any, tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
             if on_step is not None and on_step(i, steps) is False:

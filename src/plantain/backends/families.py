@@ -31,6 +31,10 @@ class Family:
     # Python packages the pipeline's components import beyond ours, checked before loading so a
     # missing one is named instead of surfacing as an error deep inside transformers.
     needs: tuple[str, ...] = ()
+    # Guidance for edits when it should differ from generation's (None: the same): an edit's
+    # guidance pushes its paint as far as a generation's, and a picture that must keep its colours
+    # can want less.
+    edit_guidance_scale: float | None = None
 
 
 FAMILIES: dict[str, Family] = {

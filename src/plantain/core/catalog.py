@@ -42,6 +42,8 @@ class ModelEntry(BaseModel):
     pipeline_class: str | None = None
     steps: int | None = Field(default=None, ge=1, le=1000)
     guidance_scale: float | None = Field(default=None, ge=0)
+    # Guidance for edits (None: the family's, else guidance_scale).
+    edit_guidance_scale: float | None = Field(default=None, ge=0)
     # Render at most this many pixels on the long side, then upscale to the exact output size.
     max_render_side: int | None = Field(default=None, ge=8)
     call_options: dict[str, object] = Field(default_factory=dict)

@@ -4,14 +4,20 @@ import pytest
 import torch
 
 from plantain.backends.diffusers_backend import DiffusersBackend
-from plantain.core.catalog import load_catalog
+from plantain.core.catalog import ModelEntry, load_catalog
 from plantain.settings import Settings
 
 
 @pytest.fixture(scope="session")
-def backend() -> DiffusersBackend:
-    """The shipped mini model, loaded from its folder through diffusers' from_pretrained."""
-    torch.set_num_threads(2)
+def mini_entry() -> ModelEntry:
+    """The packaged catalog's entry for the built-in mini model."""
     entry = load_catalog().get("plantain-mini")
     assert entry is not None
-    return DiffusersBackend.load(entry, Settings())
+    return entry
+
+
+@pytest.fixture(scope="session")
+def backend(mini_entry: ModelEntry) -> DiffusersBackend:
+    """The shipped mini model, loaded from its folder through diffusers' from_pretrained."""
+    torch.set_num_threads(2)
+    return DiffusersBackend.load(mini_entry, Settings())

@@ -10,7 +10,7 @@ import torch
 from diffusers import FlowMatchEulerDiscreteScheduler, UNet2DConditionModel
 
 from plantain.backends.diffusers_backend import DiffusersBackend
-from plantain.core.catalog import load_catalog
+from plantain.core.catalog import ModelEntry
 from plantain.core.generation import run_jobs
 from plantain.core.jobs import ImageJob
 from plantain.mini.detect import detect
@@ -97,12 +97,12 @@ def test_an_edit_takes_and_the_rest_stays(backend: DiffusersBackend) -> None:
     assert sum(exact) >= 7, results
 
 
-def test_edits_take_the_edit_guidance_and_generation_keeps_its_own(backend: DiffusersBackend) -> None:
+def test_edits_take_the_edit_guidance_and_generation_keeps_its_own(
+    backend: DiffusersBackend, mini_entry: ModelEntry
+) -> None:
     """A catalog entry's edit_guidance_scale reaches edits alone; unset, edits use guidance_scale."""
     assert backend.edit_guidance_scale == backend.guidance_scale == 3.0
-    entry = load_catalog().get("plantain-mini")
-    assert entry is not None
-    lower = DiffusersBackend(backend.pipe, backend.family, entry.model_copy(update={"edit_guidance_scale": 1.5}))
+    lower = DiffusersBackend(backend.pipe, backend.family, mini_entry.model_copy(update={"edit_guidance_scale": 1.5}))
     assert (lower.guidance_scale, lower.edit_guidance_scale) == (3.0, 1.5)
     source = render_image(Scene("white", (Obj(3, "circle", "red", "large"),)))
     edit, draw = ImageJob("make the circle blue", 5, 32, 32, [source]), ImageJob("a red circle", 5, 32, 32)

@@ -5,8 +5,8 @@
 A step is what `python -m plantain.mini.train` does per batch after drawing it
 (`plantain.mini.train.training_step`): the loss (bf16 autocast), backward, gradient clipping and the
 AdamW update. It is timed for the recipes named as bench/mini_sweep.py names them (default: the
-shipped recipe and the word-embedding recipe), each with torch's
-scaled-dot-product attention (diffusers' default, `--attention sdpa`) and with the attention written
+shipped recipe and the same recipe reading token states alone), each with torch's scaled-dot-product
+attention (diffusers' default, `--attention sdpa`) and with the attention written
 out (`--attention explicit`, `use_explicit_attention`), and the latter through `torch.compile` (`--compile`,
 whose one-off compile is timed apart). Batch drawing is timed apart. Prints a table and writes
 bench/results/mini_train_step.json.
@@ -42,7 +42,10 @@ from plantain.mini.train import (
 )
 
 ROOT = Path(__file__).resolve().parent.parent
-RECIPES = {"shipped recipe": Recipe(), "word embeddings": replace(Recipe(), word_embeddings=True)}
+RECIPES = {
+    "shipped recipe": Recipe(),
+    "token states": replace(Recipe(), word_embeddings=False, per_word=False, word_values=False),
+}
 
 
 def time_steps(recipe: Recipe, explicit: bool, repeats: int, compile: bool = False) -> tuple[float, float, float]:

@@ -16,8 +16,8 @@ BENCH = ROOT / "bench" / "mini_eval.py"
 @pytest.mark.parametrize("split", ["validation", "seen"])
 def test_a_split_is_scored_and_written(tmp_path: Path, split: str) -> None:
     out = tmp_path / "eval.json"
-    # Edits sampled at a guidance of their own on one split, the model's on the other.
-    edit_guidance = ["--edit-guidance", "1.5"] if split == "seen" else []
+    # Edits sampled at a guidance given on one split, the model's own (1.5) on the other.
+    edit_guidance = ["--edit-guidance", "2.0"] if split == "seen" else []
     run = subprocess.run(
         [
             sys.executable,
@@ -41,7 +41,7 @@ def test_a_split_is_scored_and_written(tmp_path: Path, split: str) -> None:
     assert run.returncode == 0, run.stderr[-2000:]
     results = json.loads(out.read_text())
     assert results["split"] == split and results["prompts"] == 4 and results["edits"] == 4
-    assert (results["guidance"], results["edit_guidance"]) == (3.0, 1.5 if edit_guidance else 3.0)
+    assert (results["guidance"], results["edit_guidance"]) == (3.0, 2.0 if edit_guidance else 1.5)
     assert set(results["scores"]) >= {"colour_shape", "count", "whole", "edits"}
     assert all(0.0 <= v <= 1.0 for v in results["scores"].values())
     assert f"mini model on the {split} split" in run.stdout

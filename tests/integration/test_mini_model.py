@@ -100,20 +100,22 @@ def test_an_edit_takes_and_the_rest_stays(backend: DiffusersBackend) -> None:
 def test_edits_take_the_edit_guidance_and_generation_keeps_its_own(
     backend: DiffusersBackend, mini_entry: ModelEntry
 ) -> None:
-    """A catalog entry's edit_guidance_scale reaches edits alone; unset, edits use guidance_scale."""
-    assert backend.edit_guidance_scale == backend.guidance_scale == 3.0
-    lower = DiffusersBackend(backend.pipe, backend.family, mini_entry.model_copy(update={"edit_guidance_scale": 1.5}))
-    assert (lower.guidance_scale, lower.edit_guidance_scale) == (3.0, 1.5)
+    """Edits take the family's edit guidance (1.5 for the mini model), a catalog entry's over it;
+    generation keeps guidance_scale either way."""
+    assert (backend.guidance_scale, backend.edit_guidance_scale) == (3.0, 1.5)
+    full = DiffusersBackend(backend.pipe, backend.family, mini_entry.model_copy(update={"edit_guidance_scale": 3.0}))
+    assert (full.guidance_scale, full.edit_guidance_scale) == (3.0, 3.0)
     source = render_image(Scene("white", (Obj(3, "circle", "red", "large"),)))
     edit, draw = ImageJob("make the circle blue", 5, 32, 32, [source]), ImageJob("a red circle", 5, 32, 32)
 
     def pixels(b: DiffusersBackend, job: ImageJob) -> np.ndarray:
         return np.asarray(b.generate([job])[0], dtype=np.int16)
 
-    # The edit is the one an explicit guidance of 1.5 gives, not the default's; generation is unchanged.
-    assert np.array_equal(pixels(lower, edit), pixels(backend, replace(edit, guidance=1.5)))
-    assert not np.array_equal(pixels(lower, edit), pixels(backend, edit))
-    assert np.array_equal(pixels(lower, draw), pixels(backend, draw))
+    # Each edit is the one an explicit guidance gives, and the two differ; generation is unchanged.
+    assert np.array_equal(pixels(backend, edit), pixels(backend, replace(edit, guidance=1.5)))
+    assert np.array_equal(pixels(full, edit), pixels(backend, replace(edit, guidance=3.0)))
+    assert not np.array_equal(pixels(full, edit), pixels(backend, edit))
+    assert np.array_equal(pixels(full, draw), pixels(backend, draw))
 
 
 def test_a_rerender_instruction_keeps_the_picture(backend: DiffusersBackend) -> None:

@@ -113,7 +113,13 @@ def test_a_model_trained_on_word_slots_reads_them_when_loaded(tmp_path: Path) ->
     assert pipe.config.text_units == "word"
     _, mask = pipe.encode_prompt(["make the square cyan"])
     assert mask.sum().item() == 6  # [CLS] make the square cyan [SEP]
-    assert load_mini_pipeline().config.text_units == "token"  # folders saved before the option read tokens
+    # A folder saved before the option (no text_units in its index) reads tokens.
+    train(replace(TINY, per_word=False), tmp_path / "t", tmp_path / "t.csv", threads=1, checkpoint_every=0)
+    index = tmp_path / "t" / "model_index.json"
+    config = json.loads(index.read_text())
+    del config["text_units"]
+    index.write_text(json.dumps(config))
+    assert load_mini_pipeline(tmp_path / "t").config.text_units == "token"
     with pytest.raises(ValueError, match="text_units must be one of token, word"):
         MiniPipeline(unet=pipe.unet, scheduler=pipe.scheduler, prediction="dual", text_units="sentence")
 
@@ -131,8 +137,9 @@ def test_values_from_words_stay_blind_to_context_through_training_and_saving(tmp
     # Keys still read the contextual half: where a pixel looks still depends on the sentence.
     assert all(torch.count_nonzero(m.to_k.weight[:, :HIDDEN]) > 0 for m in layers)
     with pytest.raises(ValueError, match="needs word_embeddings"):
-        train(replace(TINY, word_values=True), tmp_path / "x", tmp_path / "x.csv", threads=1, checkpoint_every=0)
-    result = run_training_command(tmp_path / "c", "--word-values")
+        bad = replace(TINY, word_embeddings=False, word_values=True)
+        train(bad, tmp_path / "x", tmp_path / "x.csv", threads=1, checkpoint_every=0)
+    result = run_training_command(tmp_path / "c", "--no-word-embeddings", "--word-values")
     assert result.exit_code == 2 and "needs --word-embeddings" in result.output
     assert not (tmp_path / "c").exists() and not (tmp_path / "c.csv").exists()
 
@@ -151,7 +158,7 @@ def test_values_from_words_on_some_heads_leave_the_others_reading_context(tmp_pa
         with pytest.raises(ValueError, match="word_value_heads is 0 to 2"):
             train(bad, tmp_path / "x", tmp_path / "x.csv", threads=1, checkpoint_every=0)
     assert not (tmp_path / "x").exists()
-    result = run_training_command(tmp_path / "c", "--word-embeddings", "--word-value-heads", "2")
+    result = run_training_command(tmp_path / "c", "--word-embeddings", "--no-word-values", "--word-value-heads", "2")
     assert result.exit_code == 2 and "needs --word-values" in result.output
     result = run_training_command(tmp_path / "c", "--word-embeddings", "--word-values", "--word-value-heads", "5")
     assert result.exit_code == 2 and "--word-value-heads" in result.output

@@ -40,7 +40,20 @@ class Family:
 FAMILIES: dict[str, Family] = {
     f.name: f
     for f in (
-        Family("mini", "MiniPipeline", "image", True, 1, 12, 3.0, fixed_native=True, resample="nearest"),
+        # Edits at 1.5: at generation's 3.0 the mini model's recolours overshoot toward the saturated
+        # corner, past what reads back as the world's colour (docs/mini-model.md, "Quality").
+        Family(
+            "mini",
+            "MiniPipeline",
+            "image",
+            True,
+            1,
+            12,
+            3.0,
+            fixed_native=True,
+            resample="nearest",
+            edit_guidance_scale=1.5,
+        ),
         # Sana bins every request to a trained resolution and resizes unless told not to.
         Family("sana", "SanaPipeline", None, False, 32, 20, 4.5, {"use_resolution_binning": False}),
         Family("sana-sprint", "SanaSprintPipeline", None, False, 32, 2, 4.5, {"use_resolution_binning": False}),

@@ -81,14 +81,14 @@ class Recipe:
     transformer_layers: int = 1  # transformer blocks per attention layer
     pooled: bool = True  # the masked mean of the token states as a class embedding
     # Each token's MiniLM input embedding beside its state (text_encoder.encode_texts).
-    word_embeddings: bool = False
+    word_embeddings: bool = True
     # One state per word: a word's WordPiece pieces averaged into one slot (text_encoder.word_slots).
-    per_word: bool = False
+    per_word: bool = True
     # Cross-attention values read only the context-free half of each state (needs word_embeddings):
     # a word then hands a pixel the same value wherever it stands, so the colour a generation prompt
     # paints with "cyan" is the colour an edit that ends in "cyan" paints; keys still read both halves,
     # which is how a pixel finds the word its role needs (contextual_values).
-    word_values: bool = False
+    word_values: bool = True
     # With word_values, how many of each cross-attention layer's heads read values from words alone
     # (0: every head); the others read both halves, so a pixel can still read what role a word plays.
     word_value_heads: int = 0

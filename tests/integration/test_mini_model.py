@@ -37,6 +37,8 @@ def test_backend_loads_through_from_pretrained(backend: DiffusersBackend) -> Non
     assert isinstance(backend.pipe.unet, UNet2DConditionModel)
     assert isinstance(backend.pipe.scheduler, FlowMatchEulerDiscreteScheduler)
     assert backend.capabilities.native_size == (32, 32)
+    # The shipped model reads one state per word with its word embedding beside it (training.json).
+    assert backend.pipe.config.text_units == "word" and backend.pipe.reads_word_embeddings
 
 
 # Floors under what the shipped model measures (bench/results/mini_eval.json): a regression in the

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
+from dataclasses import asdict, replace
 
 import numpy as np
 import torch
@@ -21,6 +21,7 @@ from plantain.mini.pipeline import WEIGHTS_DIR, MiniPipeline
 from plantain.mini.render import render_image
 from plantain.mini.sampling import random_scene
 from plantain.mini.score import score_edit, score_prompt
+from plantain.mini.train import Recipe
 from plantain.mini.world import Obj, Scene
 
 
@@ -30,6 +31,13 @@ def test_shipped_folder_is_a_diffusers_pipeline() -> None:
     assert (WEIGHTS_DIR / "unet" / "diffusion_pytorch_model.safetensors").is_file()
     size = sum(f.stat().st_size for f in WEIGHTS_DIR.rglob("*") if f.is_file())
     assert size <= 40 * 1024 * 1024
+
+
+def test_training_defaults_are_the_shipped_recipe() -> None:
+    # `python -m plantain.mini.train` with no options must rebuild the shipped weights, so the
+    # Recipe defaults are the recipe the shipped folder records, field for field.
+    shipped = json.loads((WEIGHTS_DIR / "training.json").read_text())["recipe"]
+    assert json.loads(json.dumps(asdict(Recipe()))) == shipped
 
 
 def test_backend_loads_through_from_pretrained(backend: DiffusersBackend) -> None:

@@ -53,7 +53,7 @@ from plantain.mini.world import BACKGROUNDS, COLOURS, SHAPES
 @dataclass(frozen=True)
 class Recipe:
     seed: int = 0
-    steps: int = 7500
+    steps: int = 10000
     batch_size: int = 32
     lr: float = 6e-4
     warmup: int = 300

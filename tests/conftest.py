@@ -4,8 +4,9 @@ import pytest
 import torch
 
 from plantain.backends.diffusers_backend import DiffusersBackend
+from plantain.backends.registry import load_backend
 from plantain.core.catalog import ModelEntry, load_catalog
-from plantain.settings import Settings
+from plantain.core.settings import Settings
 
 
 @pytest.fixture(scope="session")
@@ -20,4 +21,6 @@ def mini_entry() -> ModelEntry:
 def backend(mini_entry: ModelEntry) -> DiffusersBackend:
     """The shipped mini model, loaded from its folder through diffusers' from_pretrained."""
     torch.set_num_threads(2)
-    return DiffusersBackend.load(mini_entry, Settings())
+    backend = load_backend(mini_entry, Settings())
+    assert isinstance(backend, DiffusersBackend)
+    return backend

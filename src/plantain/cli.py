@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from plantain.errors import ApiError
-from plantain.settings import get_settings
+from plantain.core.errors import ServiceError
+from plantain.core.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from plantain.core.catalog import Catalog
+    from plantain.core.requests import GenerationRequest, ImageInput
+    from plantain.core.results import Result
 
 app = typer.Typer(
     help="Plantain: self-hosted image generation and editing.",
@@ -70,14 +76,12 @@ def generate(
     size: Annotated[int, typer.Option(help="Side of the square output in pixels.", min=32, max=MAX_SIDE)] = 1024,
     model: Annotated[str, typer.Option(help="Model ID from the catalog.")] = "plantain-mini",
 ) -> None:
-    """Generate an image from a prompt, or edit --image by an instruction (default: the built-in model)."""
-    from plantain.backends.base import Interrupted
-    from plantain.backends.diffusers_backend import DiffusersBackend
+    """Generate an image from a prompt, or edit --image by an instruction (default: the built-in model).
+
+    Runs in this process through the same serving layer as `plantain serve`, without a server."""
     from plantain.core.catalog import CatalogError, load_catalog
-    from plantain.core.generation import run_jobs
-    from plantain.core.jobs import ImageJob, candidate_seeds
-    from plantain.imaging.decode import read_image_file
-    from plantain.imaging.encode import encode_png, write_atomic
+    from plantain.core.requests import GenerationRequest, Turn
+    from plantain.imaging.encode import write_atomic
 
     settings = get_settings()
     try:
@@ -91,43 +95,68 @@ def generate(
         raise fail('the prompt is empty; say what to draw, e.g. plantain generate "a red circle"')
     paths = output_paths(output, n)
     check_writable(paths)
+    images = [read_input(image)] if image is not None else []
+    request = GenerationRequest(
+        model=entry.id,
+        turns=[Turn("user", [prompt], images)],
+        modalities=frozenset({"IMAGE"}),
+        width=size,
+        height=size,
+        candidate_count=n,
+        seed=secrets.randbelow(2**31) if seed is None else seed,
+        edits_need_an_image=False,
+    )
+    # Up to 16 images in one device batch, whatever the entry allows a remote client per request.
+    entry = entry.model_copy(
+        update={"max_candidates": max(n, entry.max_candidates), "max_batch": max(n, entry.max_batch)}
+    )
+    catalog.models[entry.id] = entry
     try:
-        source = read_image_file(image, settings.max_input_pixels) if image is not None else None
-    except ApiError as exc:
+        result = asyncio.run(run_with_progress(settings, catalog, request, editing=bool(images)))
+    except ServiceError as exc:
         raise fail(exc.message) from exc
-    if source is not None and not entry.can_edit:
-        raise fail(f"{model} cannot edit images")
-    seed = secrets.randbelow(2**31) if seed is None else seed
-    jobs = [
-        ImageJob(prompt=prompt, seed=s, width=size, height=size, images=[source] if source else [])
-        for s in candidate_seeds(seed, n)
-    ]
-
-    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=err, transient=True) as progress:
-        task = progress.add_task("loading the model", total=None)
-        backend = DiffusersBackend.load(entry, settings)
-        steps = backend.capabilities.steps
-        progress.update(task, description="editing" if source else "generating", total=steps, completed=0)
-
-        def on_step(i: int, total: int) -> None:
-            progress.update(task, completed=i + 1)
-
+    for path, out in zip(paths, result.images, strict=True):
         try:
-            images = run_jobs(backend, jobs, on_step)
-        except Interrupted as exc:
-            raise fail(str(exc)) from exc
-        progress.update(task, description="encoding", total=len(images), completed=0)
-        encoded = []
-        for im in images:
-            encoded.append(encode_png(im, settings.png_compress_level))
-            progress.advance(task)
-    for path, data in zip(paths, encoded, strict=True):
-        try:
-            write_atomic(path, data)
+            write_atomic(path, out.data)
         except OSError as exc:
             raise fail(f"cannot write {path}: {exc.strerror or exc}") from exc
-        typer.echo(f"wrote {path} ({size}x{size}, seed {jobs[paths.index(path)].seed})")
+        typer.echo(f"wrote {path} ({out.width}x{out.height}, seed {out.seed})")
+
+
+def read_input(path: Path) -> ImageInput:
+    """An input image file as the serving layer takes it: bytes and a MIME type (decoded later)."""
+    import mimetypes
+
+    from plantain.core.requests import ImageInput
+
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise fail(f"cannot read {path}: {exc.strerror or exc}") from exc
+    mime = mimetypes.guess_type(path.name)[0] or "image/png"
+    return ImageInput(data, mime, str(path))
+
+
+async def run_with_progress(settings: Settings, catalog: Catalog, request: GenerationRequest, editing: bool) -> Result:
+    from plantain.core.cancel import CancelToken
+    from plantain.serving.service import Service
+
+    service = Service(settings, catalog)
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
+    try:
+        with Progress(*columns, console=err, transient=True) as progress:
+            task = progress.add_task("loading the model", total=None)
+            backend = await service.backend(service.entry(request.model))
+            steps = backend.capabilities.steps
+            progress.update(task, description="editing" if editing else "generating", total=steps, completed=0)
+
+            def on_step(i: int, total: int) -> None:
+                done = i + 1 >= total
+                progress.update(task, completed=i + 1, total=total, description="encoding" if done else None)
+
+            return await service.generate(request, CancelToken(), on_step)
+    finally:
+        service.close(wait=60)
 
 
 def is_loopback(host: str) -> bool:

@@ -11,7 +11,6 @@ from diffusers import FlowMatchEulerDiscreteScheduler, UNet2DConditionModel
 
 from plantain.backends.diffusers_backend import DiffusersBackend
 from plantain.core.catalog import ModelEntry
-from plantain.core.generation import run_jobs
 from plantain.core.jobs import ImageJob
 from plantain.mini.detect import detect
 from plantain.mini.edits import EditSpec, apply_edit, edit_text
@@ -67,7 +66,7 @@ def test_held_out_prompts_on_fixed_seeds(backend: DiffusersBackend) -> None:
 
 def test_in_world_prompt_draws_its_colour_shape_and_background(backend: DiffusersBackend) -> None:
     jobs = [ImageJob("a large red circle at the left on a white background", seed) for seed in range(8)]
-    scenes = [detect(im) for im in run_jobs(backend, jobs)]
+    scenes = [detect(im) for im in backend.generate(jobs)]
     hits = [s.background == "white" and any(o.kind == ("red", "circle") for o in s.objects) for s in scenes]
     assert sum(hits) >= 6, scenes
 
@@ -98,7 +97,7 @@ def test_an_edit_takes_and_the_rest_stays(backend: DiffusersBackend) -> None:
     edit = EditSpec("recolour", shape="circle", new_colour="blue")
     scenes = recolour_scenes(16)
     jobs = [ImageJob(edit_text(edit), i, images=[render_image(s).resize((1024, 1024))]) for i, s in enumerate(scenes)]
-    edited = run_jobs(backend, jobs)
+    edited = backend.generate(jobs)
     assert all(image.size == (1024, 1024) for image in edited)
     results = [detect(image) for image in edited]
     # Exactly the edited scene: the circle turned blue, every other object and the background as they
@@ -131,7 +130,7 @@ def test_edits_take_the_edit_guidance_and_generation_keeps_its_own(
 def test_a_rerender_instruction_keeps_the_picture(backend: DiffusersBackend) -> None:
     source = Scene("beige", (Obj(1, "triangle", "pink", "large"), Obj(6, "diamond", "cyan", "small")))
     jobs = [ImageJob("render this at 4K", seed, images=[render_image(source)]) for seed in range(4)]
-    assert [detect(image) for image in run_jobs(backend, jobs)] == [source] * 4
+    assert [detect(image) for image in backend.generate(jobs)] == [source] * 4
 
 
 def test_seeds_are_exact_and_batching_does_not_change_results(backend: DiffusersBackend) -> None:

@@ -4,8 +4,16 @@ import base64
 
 import pytest
 
-from plantain.errors import ApiError
-from plantain.protocol.gemini import b64decode_lenient, parse_count, parse_generate, to_core, usage_metadata
+from plantain.core.errors import ErrorKind, ServiceError
+from plantain.core.results import Usage
+from plantain.protocol.gemini import (
+    b64decode_lenient,
+    error_body,
+    parse_count,
+    parse_generate,
+    to_core,
+    usage_metadata,
+)
 
 
 def test_camel_and_snake_case_at_any_depth() -> None:
@@ -42,17 +50,39 @@ def test_base64_is_decoded_leniently(encoded: str) -> None:
 
 
 def test_unknown_field_names_the_field() -> None:
-    with pytest.raises(ApiError) as info:
+    with pytest.raises(ServiceError) as info:
         parse_generate({"contents": [{"parts": [{"text": "x"}]}], "generationConfig": {"foo": 1}})
-    assert info.value.http_code == 400
+    assert info.value.kind is ErrorKind.INVALID and info.value.field == "generation_config.foo"
     assert "Unknown name \"foo\" at 'generation_config'" in info.value.message
-    assert info.value.details[0]["@type"] == "type.googleapis.com/google.rpc.BadRequest"
+    body = error_body(info.value)["error"]
+    assert body["code"] == 400 and body["status"] == "INVALID_ARGUMENT"
+    assert body["details"][0]["@type"] == "type.googleapis.com/google.rpc.BadRequest"
+    assert body["details"][0]["fieldViolations"][0]["field"] == "generation_config.foo"
+
+
+@pytest.mark.parametrize(
+    ("error", "code", "status", "detail"),
+    [
+        (ServiceError(ErrorKind.EXHAUSTED, "full", retry_after=3), 429, "RESOURCE_EXHAUSTED", "RetryInfo"),
+        (ServiceError(ErrorKind.KEY_INVALID, "bad key"), 400, "INVALID_ARGUMENT", "ErrorInfo"),
+        (ServiceError(ErrorKind.UNAUTHENTICATED, "no key"), 403, "PERMISSION_DENIED", None),
+        (ServiceError(ErrorKind.DEADLINE, "late"), 504, "DEADLINE_EXCEEDED", None),
+        (ServiceError(ErrorKind.UNAVAILABLE, "down"), 503, "UNAVAILABLE", None),
+    ],
+)
+def test_core_errors_render_in_googles_shape(error: ServiceError, code: int, status: str, detail: str | None) -> None:
+    body = error_body(error)["error"]
+    assert (body["code"], body["status"], body["message"]) == (code, status, error.message)
+    types = [d["@type"].rsplit(".", 1)[-1] for d in body.get("details", [])]
+    assert types == ([detail] if detail else [])
+    if detail == "RetryInfo":
+        assert body["details"][0]["retryDelay"] == "3s"
 
 
 def test_count_tokens_takes_exactly_one_form() -> None:
     parse_count({"contents": [{"parts": [{"text": "x"}]}]})
     parse_count({"generateContentRequest": {"contents": [{"parts": [{"text": "x"}]}]}})
-    with pytest.raises(ApiError):
+    with pytest.raises(ServiceError):
         parse_count({})
 
 
@@ -62,5 +92,5 @@ def test_thought_parts_are_not_part_of_the_prompt() -> None:
 
 
 def test_usage_adds_up() -> None:
-    u = usage_metadata(7, 1120, 2240)
+    u = usage_metadata(Usage(7, 1120, 2240))
     assert u["promptTokenCount"] == 1127 and u["candidatesTokenCount"] == 2240 and u["totalTokenCount"] == 3367

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 import pytest
 from PIL import Image
 
+from plantain.core.errors import ErrorKind, ServiceError
 from plantain.core.jobs import ImageJob
 from plantain.engine.scheduler import PipelineQueue
 from plantain.engine.tickets import Priority
-from plantain.errors import ApiError
 
 
 @dataclass(frozen=True)
@@ -30,8 +30,11 @@ class SlowDevice:
         self.fixed, self.per_image = fixed, per_image
         self.batches: list[list[str]] = []
 
-    def render_size(self, width: int, height: int) -> tuple[int, int]:
-        return (8, 8)
+    def batch_key(self, job: ImageJob) -> tuple[object, ...]:
+        return ((8, 8), job.steps, job.guidance, bool(job.images))
+
+    def weights_id(self) -> int:
+        return id(self.pipe)
 
     def generate(self, jobs: list[ImageJob], on_step: object = None) -> list[Image.Image]:
         self.batches.append([j.prompt for j in jobs])
@@ -92,9 +95,9 @@ def test_interactive_goes_before_batch_work_and_full_queues_refuse() -> None:
         await asyncio.sleep(0.01)
         bulk = [q.submit(job(f"batch-{i}"), Priority.BATCH, None, loop) for i in range(3)]
         urgent = q.submit(job("urgent"), Priority.INTERACTIVE, None, loop)
-        with pytest.raises(ApiError) as info:
+        with pytest.raises(ServiceError) as info:
             q.submit(job("one too many"), Priority.BATCH, None, loop)
-        assert info.value.http_code == 429 and "Retry-After" in info.value.headers
+        assert info.value.kind is ErrorKind.EXHAUSTED and info.value.retry_after is not None
         await asyncio.gather(first.future, urgent.future, *(t.future for t in bulk))
 
     asyncio.run(scenario())
@@ -112,7 +115,7 @@ def test_cancelling_a_queued_ticket_frees_its_place_at_once() -> None:
         running = q.submit(job("running"), Priority.INTERACTIVE, None, loop)
         await asyncio.sleep(0.02)
         waiting = q.submit(job("waiting"), Priority.INTERACTIVE, None, loop)
-        with pytest.raises(ApiError):
+        with pytest.raises(ServiceError):
             q.submit(job("refused"), Priority.INTERACTIVE, None, loop)
         waiting.cancel()
         replacement = q.submit(job("replacement"), Priority.INTERACTIVE, None, loop)

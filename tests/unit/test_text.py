@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from PIL import Image
 
+from plantain.backends.base import PromptReading
+from plantain.backends.diffusers_backend import DiffusersBackend
+from plantain.backends.mini import MiniBackend
+from plantain.core.sizes import ASPECT_RATIOS, pixel_size
+from plantain.imaging.encode import upscale
 from plantain.mini.grammar import describe_scene
 from plantain.mini.render import render_image
 from plantain.mini.world import Obj, Scene
@@ -41,18 +47,45 @@ def test_describe_scene() -> None:
     assert describe_scene(Scene("black")) == "An empty picture on a black background."
 
 
-def test_builtin_caption_reads_the_image_not_the_prompt() -> None:
+def test_builtin_caption_says_what_the_family_reads_else_the_prompt() -> None:
+    assert BuiltinText().caption("a red circle", Image.new("RGB", (8, 8)), "A red circle.") == "A red circle."
+    assert BuiltinText().caption("a kite", Image.new("RGB", (8, 8)), None) == "Here is the image for: a kite"
+
+
+def test_mini_family_reads_its_image_not_the_prompt() -> None:
     scene = Scene("gray", (Obj(4, "triangle", "yellow", "large"),))
-    text = BuiltinText().caption("a red circle", render_image(scene, 1024), "mini")
+    text = MiniBackend.describe(None, render_image(scene, 1024))  # type: ignore[arg-type]
     assert text == "A large yellow triangle at the center on a gray background."
-    assert BuiltinText().caption("a kite", render_image(scene), "flux2-klein") == "Here is the image for: a kite"
+
+
+@pytest.mark.parametrize("ratio", ASPECT_RATIOS)
+def test_mini_family_reads_its_image_at_every_aspect_ratio(ratio: str) -> None:
+    """A served image of another shape holds the square world centred in a band of its background:
+    the description is the scene's, never an empty picture "outside the world"."""
+    scene = Scene("sky", (Obj(0, "square", "blue", "large"), Obj(8, "circle", "red", "small")))
+    for tier in ("512", "1K"):
+        served = upscale(render_image(scene), pixel_size(ratio, tier), "nearest")
+        text = MiniBackend.describe(None, served)  # type: ignore[arg-type]
+        assert text == describe_scene(scene), (ratio, tier, text)
+
+
+def test_mini_family_reads_prompts() -> None:
+    reading = MiniBackend.read_prompt("Two green squares on a beige background.")
+    assert reading.description is not None and not reading.needs_image
+    assert reading.description.startswith(
+        "I would draw two green squares on a beige background. For example: Two objects"
+    )
+    assert reading == MiniBackend.read_prompt("two green squares on a beige background")
+    edit = MiniBackend.read_prompt("make the circle blue")
+    assert edit.needs_image and edit.description is not None and "edit" in edit.description
+    assert MiniBackend.read_prompt("tell me a story") == PromptReading()
+    assert DiffusersBackend.read_prompt("make the circle blue") == PromptReading()
 
 
 def test_builtin_reply() -> None:
     text = BuiltinText()
-    reply = text.reply([Message("user", "Two green squares on a beige background.")], "mini")
-    assert reply.startswith("I would draw two green squares on a beige background. For example: Two objects")
-    assert reply == text.reply([Message("user", "two green squares on a beige background")], "mini")
-    assert "edit" in text.reply([Message("user", "make the circle blue")], "mini")
-    assert "PLANTAIN_TEXT_URL" in text.reply([Message("user", "tell me a story")], "mini")
-    assert text.plan_panels("a 3-panel storyboard", 3, "mini") is None
+    assert text.reply([Message("user", "two green squares")], "I would draw two green squares.") == (
+        "I would draw two green squares."
+    )
+    assert "PLANTAIN_TEXT_URL" in text.reply([Message("user", "tell me a story")], None)
+    assert text.plan_panels("a 3-panel storyboard", 3) is None

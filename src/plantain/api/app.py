@@ -11,19 +11,14 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from plantain import __version__
 from plantain.api import errors
 from plantain.api.gemini import router as gemini_router
-from plantain.api.service import Service
-from plantain.backends.families import check_entry
-from plantain.backends.registry import BackendRegistry
 from plantain.core.catalog import Catalog, load_catalog
-from plantain.settings import Settings
+from plantain.core.settings import Settings
+from plantain.serving.service import Service
 
 
 def create_app(settings: Settings | None = None, catalog: Catalog | None = None) -> FastAPI:
     settings = settings or Settings()
-    catalog = catalog or load_catalog(settings.catalog)
-    for entry in catalog.models.values():
-        check_entry(entry.id, entry.family, entry.can_edit)
-    service = Service(settings, catalog, BackendRegistry(catalog, settings))
+    service = Service(settings, catalog or load_catalog(settings.catalog))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -34,7 +29,7 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
         title="Plantain", version=__version__, docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
     )
     app.state.service = service
-    errors.install(app)
+    errors.install(app, [errors.GEMINI])
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:

@@ -6,8 +6,8 @@ import hmac
 
 from fastapi import Request
 
-from plantain.errors import ApiError
-from plantain.settings import Settings
+from plantain.core.errors import ErrorKind, ServiceError
+from plantain.core.settings import Settings
 
 MISSING_KEY = (
     "Method doesn't allow unregistered callers (callers without established identity). "
@@ -26,24 +26,12 @@ def request_key(request: Request) -> str | None:
 
 
 def check_key(request: Request, settings: Settings) -> str | None:
-    """The caller's key, or ApiError: 403 when none is given, 400 API_KEY_INVALID when wrong."""
+    """The caller's key, or a core error: unauthenticated when none is given, key_invalid when wrong."""
     if settings.auth == "off":
         return None
     key = request_key(request)
     if key is None:
-        raise ApiError(403, "PERMISSION_DENIED", MISSING_KEY)
+        raise ServiceError(ErrorKind.UNAUTHENTICATED, MISSING_KEY)
     if not any(hmac.compare_digest(key, k) for k in settings.keys):
-        raise ApiError(
-            400,
-            "INVALID_ARGUMENT",
-            "API key not valid. Please pass a valid API key.",
-            [
-                {
-                    "@type": "type.googleapis.com/google.rpc.ErrorInfo",
-                    "reason": "API_KEY_INVALID",
-                    "domain": "googleapis.com",
-                    "metadata": {"service": "generativelanguage.googleapis.com"},
-                }
-            ],
-        )
+        raise ServiceError(ErrorKind.KEY_INVALID, "API key not valid. Please pass a valid API key.")
     return key

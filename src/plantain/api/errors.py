@@ -1,65 +1,89 @@
-"""Every error leaves the server in Google's shape: {"error": {code, message, status, details?}}."""
+"""Every error leaves the server in the format of the route it was sent to.
+
+Routers and the layers below raise core `ServiceError`s; here each is rendered by the dialect whose
+path prefix the request's URL starts with (Gemini's for everything else). Framework errors (no such
+route, wrong method) and bugs become core errors first, so they take the same road.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from plantain.errors import ApiError
-from plantain.protocol.gemini import error_body
+from plantain.core.errors import ErrorKind, ServiceError, invalid_argument
+from plantain.protocol import gemini
 
 log = logging.getLogger("plantain.api")
-_STATUS_BY_CODE = {
-    400: "INVALID_ARGUMENT",
-    401: "UNAUTHENTICATED",
-    403: "PERMISSION_DENIED",
-    404: "NOT_FOUND",
-    405: "UNIMPLEMENTED",
-    409: "ABORTED",
-    413: "INVALID_ARGUMENT",
-    429: "RESOURCE_EXHAUSTED",
-    499: "CANCELLED",
-    500: "INTERNAL",
-    501: "UNIMPLEMENTED",
-    503: "UNAVAILABLE",
-    504: "DEADLINE_EXCEEDED",
-}
 
 
-def error_response(error: ApiError) -> JSONResponse:
+@dataclass(frozen=True)
+class ErrorFormat:
+    prefixes: tuple[str, ...]  # the URL paths this dialect answers under
+    render: Callable[[ServiceError], Response]
+
+
+def retry_headers(error: ServiceError) -> dict[str, str] | None:
+    if error.retry_after is None:
+        return None
+    return {"Retry-After": str(max(1, round(error.retry_after)))}
+
+
+def gemini_response(error: ServiceError) -> Response:
     return JSONResponse(
-        error_body(error),
-        status_code=error.http_code,
-        headers=error.headers or None,
+        gemini.error_body(error),
+        status_code=gemini.error_status(error),
+        headers=retry_headers(error),
         media_type="application/json; charset=UTF-8",
     )
 
 
-def install(app: FastAPI) -> None:
-    @app.exception_handler(ApiError)
-    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
-        return error_response(exc)
+GEMINI = ErrorFormat(("/v1beta/", "/v1/"), gemini_response)
+_KIND_BY_CODE = {
+    400: ErrorKind.INVALID,
+    401: ErrorKind.UNAUTHENTICATED,
+    403: ErrorKind.PERMISSION_DENIED,
+    404: ErrorKind.NOT_FOUND,
+    405: ErrorKind.METHOD_NOT_ALLOWED,
+    413: ErrorKind.TOO_LARGE,
+    429: ErrorKind.EXHAUSTED,
+    501: ErrorKind.UNIMPLEMENTED,
+    503: ErrorKind.UNAVAILABLE,
+    504: ErrorKind.DEADLINE,
+}
+
+
+def install(app: FastAPI, formats: list[ErrorFormat]) -> None:
+    def render(request: Request, error: ServiceError) -> Response:
+        path = request.url.path
+        chosen = next((f for f in formats if any(path.startswith(p) for p in f.prefixes)), formats[0])
+        return chosen.render(error)
+
+    @app.exception_handler(ServiceError)
+    async def _service_error(request: Request, exc: ServiceError) -> Response:
+        return render(request, exc)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        status = _STATUS_BY_CODE.get(exc.status_code, "UNKNOWN")
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        kind = _KIND_BY_CODE.get(exc.status_code, ErrorKind.INTERNAL)
         message = {404: f"Method not found: {request.url.path}", 405: "Method not allowed."}.get(
             exc.status_code, str(exc.detail)
         )
-        return error_response(ApiError(exc.status_code, status, message))
+        return render(request, ServiceError(kind, message))
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
         first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
         where = ".".join(str(x) for x in first["loc"])
-        return error_response(ApiError(400, "INVALID_ARGUMENT", f"Invalid value at '{where}': {first['msg']}"))
+        return render(request, invalid_argument(f"Invalid value at '{where}': {first['msg']}", where))
 
     @app.exception_handler(Exception)
-    async def _internal(request: Request, exc: Exception) -> JSONResponse:
+    async def _internal(request: Request, exc: Exception) -> Response:
         # A bug, not the client's fault: logged in full here, never sent as a traceback.
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return error_response(ApiError(500, "INTERNAL", "An internal error has occurred."))
+        return render(request, ServiceError(ErrorKind.INTERNAL, "An internal error has occurred."))

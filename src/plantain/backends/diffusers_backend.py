@@ -1,11 +1,11 @@
-"""`DiffusersBackend`: any diffusers text-to-image or edit pipeline, by repo id or local folder,
-and the built-in mini model through the same `from_pretrained` path."""
+"""`DiffusersBackend`: any diffusers text-to-image or edit pipeline, by repo id or local folder.
+The built-in mini model's backend (`backends/mini.py`) is this class with its own loader and words."""
 
 from __future__ import annotations
 
 import importlib.util
 import os
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from itertools import groupby
 from pathlib import Path
 from typing import Any
@@ -13,13 +13,12 @@ from typing import Any
 import torch
 from PIL import Image
 
-from plantain.backends.base import BackendUnavailable, Capabilities, Interrupted, StepHook
+from plantain.backends.base import BackendUnavailable, Capabilities, Interrupted, PromptReading, StepHook
 from plantain.backends.families import Family, family_of
 from plantain.core.catalog import ModelEntry
 from plantain.core.jobs import ImageJob
-from plantain.settings import Settings
-
-BUILTIN_MINI = "builtin:mini"
+from plantain.core.settings import Settings
+from plantain.imaging.encode import upscale
 
 
 def pick_device() -> tuple[str, torch.dtype]:
@@ -49,30 +48,33 @@ def first_line(exc: BaseException, limit: int = 300) -> str:
     return (text[0] if text else exc.__class__.__name__)[:limit]
 
 
-def load_pipeline(family: Family, checkpoint: str, pipeline_class: str | None, settings: Settings) -> Any:
-    """The pipeline for a checkpoint; BackendUnavailable (with the reason) when it cannot be loaded here."""
-    missing = [name for name in family.needs if importlib.util.find_spec(name) is None]
-    if missing:
-        raise BackendUnavailable(f"the {family.name} family needs the Python package {', '.join(missing)}")
+def prepare_torch(settings: Settings) -> tuple[str, torch.dtype]:
+    """Quiet the libraries, set torch's threads, and pick the device and dtype to load onto."""
     quiet_libraries()
     if settings.threads:
         torch.set_num_threads(settings.threads)
-    device, dtype = pick_device()
-    if family.name == "mini":
-        from plantain.mini.pipeline import load_mini_pipeline
+    return pick_device()
 
-        folder = None if checkpoint == BUILTIN_MINI else Path(checkpoint)
-        pipe = load_mini_pipeline(folder or settings.mini_weights)
-    else:
-        import diffusers
 
-        cls = getattr(diffusers, pipeline_class or family.pipeline_class)
-        local = Path(checkpoint).expanduser()
-        source = str(local) if local.exists() else checkpoint
-        try:
-            pipe = cls.from_pretrained(source, torch_dtype=dtype, local_files_only=offline(settings) or local.exists())
-        except (OSError, ValueError) as exc:  # not downloaded and offline, no such repo, not a pipeline folder
-            raise BackendUnavailable(f"cannot load {checkpoint}: {first_line(exc)}") from exc
+def check_packages(family: Family) -> None:
+    missing = [name for name in family.needs if importlib.util.find_spec(name) is None]
+    if missing:
+        raise BackendUnavailable(f"the {family.name} family needs the Python package {', '.join(missing)}")
+
+
+def load_pipeline(family: Family, checkpoint: str, pipeline_class: str | None, settings: Settings) -> Any:
+    """The pipeline for a checkpoint; BackendUnavailable (with the reason) when it cannot be loaded here."""
+    check_packages(family)
+    device, dtype = prepare_torch(settings)
+    import diffusers
+
+    cls = getattr(diffusers, pipeline_class or family.pipeline_class)
+    local = Path(checkpoint).expanduser()
+    source = str(local) if local.exists() else checkpoint
+    try:
+        pipe = cls.from_pretrained(source, torch_dtype=dtype, local_files_only=offline(settings) or local.exists())
+    except (OSError, ValueError) as exc:  # not downloaded and offline, no such repo, not a pipeline folder
+        raise BackendUnavailable(f"cannot load {checkpoint}: {first_line(exc)}") from exc
     pipe.to(device)
     pipe.set_progress_bar_config(disable=True)
     return pipe
@@ -99,9 +101,26 @@ class DiffusersBackend:
         )
 
     @classmethod
+    def load_pipe(cls, entry: ModelEntry, settings: Settings) -> Any:
+        """The pipeline an entry names; entries whose weights are the same may share it."""
+        return load_pipeline(family_of(entry.id, entry.family), entry.checkpoint, entry.pipeline_class, settings)
+
+    @classmethod
     def load(cls, entry: ModelEntry, settings: Settings) -> DiffusersBackend:
-        family = family_of(entry.id, entry.family)
-        return cls(load_pipeline(family, entry.checkpoint, entry.pipeline_class, settings), family, entry)
+        return cls(cls.load_pipe(entry, settings), family_of(entry.id, entry.family), entry)
+
+    @classmethod
+    def read_prompt(cls, prompt: str) -> PromptReading:
+        return PromptReading()
+
+    def batch_key(self, job: ImageJob) -> Hashable:
+        return (self.render_size(job.width, job.height), job.steps, job.guidance, bool(job.images))
+
+    def weights_id(self) -> Hashable:
+        return id(self.pipe)
+
+    def describe(self, image: Image.Image) -> str | None:
+        return None
 
     def render_size(self, width: int, height: int) -> tuple[int, int]:
         """The size the pipeline renders at for an output of (width, height)."""
@@ -114,6 +133,12 @@ class DiffusersBackend:
         return (max(m, round(width * scale / m) * m), max(m, round(height * scale / m) * m))
 
     def generate(self, jobs: Sequence[ImageJob], on_step: StepHook | None = None) -> list[Image.Image]:
+        rendered = self.render(jobs, on_step)
+        resample = self.capabilities.resample
+        return [upscale(im, (job.width, job.height), resample) for im, job in zip(rendered, jobs, strict=True)]
+
+    def render(self, jobs: Sequence[ImageJob], on_step: StepHook | None = None) -> list[Image.Image]:
+        """One device batch at the pipeline's render sizes (before fitting to each job's size)."""
         out: dict[int, Image.Image] = {}
         indexed = list(enumerate(jobs))
 

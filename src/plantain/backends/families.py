@@ -35,6 +35,8 @@ class Family:
     # guidance pushes its paint as far as a generation's, and a picture that must keep its colours
     # can want less.
     edit_guidance_scale: float | None = None
+    # The backend class that serves the family (backends.registry.BACKENDS), unless an entry names one.
+    backend: str = "diffusers"
 
 
 FAMILIES: dict[str, Family] = {
@@ -53,6 +55,7 @@ FAMILIES: dict[str, Family] = {
             fixed_native=True,
             resample="nearest",
             edit_guidance_scale=1.5,
+            backend="mini",
         ),
         # Sana bins every request to a trained resolution and resizes unless told not to.
         Family("sana", "SanaPipeline", None, False, 32, 20, 4.5, {"use_resolution_binning": False}),

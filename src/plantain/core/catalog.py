@@ -34,9 +34,9 @@ class ModelEntry(BaseModel):
     description: str = ""
     version: str = "1"
     licence: str = ""
-    # How it is served: a backend, its family profile, and the checkpoint (a Hugging Face repo id,
-    # a local folder, or "builtin:mini").
-    backend: str = "diffusers"
+    # How it is served: a backend class (None: the one its family names), the family's profile, and
+    # the checkpoint (a Hugging Face repo id, a local folder, or "builtin:mini").
+    backend: str | None = None
     family: str
     checkpoint: str
     pipeline_class: str | None = None

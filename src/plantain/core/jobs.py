@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import IntEnum
 
 from PIL import Image
+
+
+class Priority(IntEnum):
+    """Lower runs first: interactive work overtakes bulk work in every queue."""
+
+    INTERACTIVE = 0
+    BATCH = 1
 
 
 @dataclass

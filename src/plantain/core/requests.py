@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from plantain.core.jobs import Priority
+
 
 @dataclass
 class ImageInput:
@@ -28,10 +30,18 @@ class GenerationRequest:
     turns: list[Turn]
     system: str = ""
     modalities: frozenset[str] = frozenset({"TEXT", "IMAGE"})
+    # The output size: by Google's names (an aspect ratio and a size tier), or in pixels by dialects
+    # that name pixels ("1536x1024"); pixels win when both are given.
     aspect_ratio: str | None = None
     image_size: str | None = None
+    width: int | None = None
+    height: int | None = None
     candidate_count: int = 1
     seed: int | None = None
+    priority: Priority = Priority.INTERACTIVE
+    # Refuse an instruction that only makes sense as an edit when no image came with it (a
+    # conversation that lost its image). The CLI turns it off: there the words alone are the prompt.
+    edits_need_an_image: bool = True
 
     @property
     def images(self) -> list[ImageInput]:

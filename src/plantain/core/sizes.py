@@ -6,6 +6,8 @@ that are multiples of 8); see the Gemini wire-format notes in docs/.
 
 from __future__ import annotations
 
+import math
+
 ASPECT_RATIOS: tuple[str, ...] = (
     "1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9", "1:4", "4:1", "1:8", "8:1",
 )  # fmt: skip
@@ -37,8 +39,6 @@ def pixel_size(aspect_ratio: str, tier: str) -> tuple[int, int]:
 
 def closest_ratio(width: int, height: int, allowed: tuple[str, ...] | list[str]) -> str:
     """The allowed ratio nearest to an image's own (compared in log space, so 2:1 and 1:2 are alike far)."""
-    import math
-
     target = math.log(width / height)
 
     def distance(r: str) -> float:
@@ -46,3 +46,16 @@ def closest_ratio(width: int, height: int, allowed: tuple[str, ...] | list[str])
         return abs(math.log(w / h) - target)
 
     return min(allowed, key=distance)
+
+
+def tier_area(tier: str) -> int:
+    """The most pixels an image of this tier has, over every aspect ratio."""
+    tier = SIZE_ALIASES.get(tier, tier)
+    return max(w * h for sizes in _TABLE.values() for w, h in [sizes[tier]])
+
+
+def tier_for_pixels(width: int, height: int, tiers: list[str] | tuple[str, ...]) -> str | None:
+    """The smallest of `tiers` whose images are at least this many pixels (its price tier), or None
+    when the size is beyond every one of them."""
+    fitting = [t for t in tiers if tier_area(t) >= width * height]
+    return min(fitting, key=tier_area) if fitting else None

@@ -19,16 +19,15 @@ import asyncio
 import threading
 import time
 from collections import deque
-from typing import Any
+from collections.abc import Hashable
 
 from PIL import Image
 from prometheus_client import Counter, Histogram
 
-from plantain.backends.base import Interrupted
-from plantain.core.generation import run_jobs
+from plantain.backends.base import Backend, Interrupted
+from plantain.core.errors import ErrorKind, ServiceError, deadline_error, invalid_argument
 from plantain.core.jobs import ImageJob
 from plantain.engine.tickets import Priority, State, Ticket
-from plantain.errors import ApiError
 
 BATCH_SIZE = Histogram(
     "plantain_batch_size", "Jobs per device batch", ["pipeline"], buckets=(1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 64)
@@ -38,20 +37,11 @@ INTERRUPTED = Counter("plantain_batches_interrupted_total", "Device batches stop
 QUEUE_WAIT = Histogram("plantain_queue_seconds", "Time from submit to start of the device batch", ["pipeline"])
 
 
-def deadline_error() -> ApiError:
-    return ApiError(504, "DEADLINE_EXCEEDED", "The request did not finish before its deadline.")
-
-
-def compat_key(job: ImageJob, backend: Any) -> tuple[object, ...]:
-    render = backend.render_size(job.width, job.height) if hasattr(backend, "render_size") else (job.width, job.height)
-    return (render, job.steps, job.guidance, bool(job.images))
-
-
 class PipelineQueue:
     def __init__(
         self,
         name: str,
-        backend: Any,
+        backend: Backend,
         max_batch: int,
         max_wait: float,
         max_queue: int,
@@ -81,20 +71,16 @@ class PipelineQueue:
         self, jobs: list[ImageJob], priority: Priority, deadline: float | None, loop: asyncio.AbstractEventLoop
     ) -> Ticket:
         if len(jobs) > self.max_batch:
-            raise ApiError(
-                400, "INVALID_ARGUMENT", f"{len(jobs)} candidates do not fit one device batch of {self.max_batch}"
-            )
-        ticket = Ticket(jobs, priority, deadline, loop, loop.create_future(), compat_key(jobs[0], self.backend))
+            raise invalid_argument(f"{len(jobs)} candidates do not fit one device batch of {self.max_batch}")
+        ticket = Ticket(jobs, priority, deadline, loop, loop.create_future(), self.backend.batch_key(jobs[0]))
         ticket.on_cancel = self._cancelled
         with self._cv:
             if self._queued_jobs + len(jobs) > self.max_queue:
                 retry = max(1, round(self.estimated_wait()))
-                raise ApiError(
-                    429,
-                    "RESOURCE_EXHAUSTED",
+                raise ServiceError(
+                    ErrorKind.EXHAUSTED,
                     f"The model's queue is full ({self.max_queue} images); retry in about {retry} s.",
-                    [{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": f"{retry}s"}],
-                    headers={"Retry-After": str(retry)},
+                    retry_after=retry,
                 )
             self._queues[priority].append(ticket)
             self._queued_jobs += len(jobs)
@@ -115,10 +101,13 @@ class PipelineQueue:
     def queued_jobs(self) -> int:
         return self._queued_jobs
 
-    def close(self) -> None:
+    def close(self, wait: float = 0.0) -> None:
+        """Stop the worker once its running batch (if any) ends; wait up to `wait` seconds for it."""
         with self._cv:
             self._closed = True
             self._cv.notify_all()
+        if wait:
+            self._thread.join(wait)
 
     # -- the worker ------------------------------------------------------------------------------
 
@@ -197,11 +186,14 @@ class PipelineQueue:
         BATCH_SIZE.labels(self.name).observe(len(jobs))
 
         def on_step(i: int, total: int) -> bool:
+            for t in batch:
+                if t.progress is not None:
+                    t.progress(i, total)
             return any(t.live for t in batch)  # False stops the batch between steps
 
         try:
             with self.device_lock:
-                images: list[Image.Image] = run_jobs(self.backend, jobs, on_step)
+                images: list[Image.Image] = self.backend.generate(jobs, on_step)
         except Interrupted:
             INTERRUPTED.labels(self.name).inc()
             images = []
@@ -209,7 +201,8 @@ class PipelineQueue:
             for t in batch:
                 t.state = State.FAILED
                 JOBS.labels(self.name, "failed").inc(len(t.jobs))
-                t.resolve(None, ApiError(500, "INTERNAL", f"The model failed to generate: {exc.__class__.__name__}"))
+                failure = ServiceError(ErrorKind.INTERNAL, f"The model failed to generate: {exc.__class__.__name__}")
+                t.resolve(None, failure)
             return
         self._last_batch_seconds = time.monotonic() - start
         self._last_batch_size = len(jobs)
@@ -236,18 +229,18 @@ class Engine:
         self.max_wait = max_wait
         self.max_queue = max_queue
         self._queues: dict[str, PipelineQueue] = {}
-        self._device_locks: dict[int, threading.Lock] = {}
+        self._device_locks: dict[Hashable, threading.Lock] = {}
         self._lock = threading.Lock()
 
-    def queue_for(self, model_id: str, backend: Any, max_batch: int) -> PipelineQueue:
+    def queue_for(self, model_id: str, backend: Backend, max_batch: int) -> PipelineQueue:
         with self._lock:
             if model_id not in self._queues:
-                device_lock = self._device_locks.setdefault(id(backend.pipe), threading.Lock())
+                device_lock = self._device_locks.setdefault(backend.weights_id(), threading.Lock())
                 self._queues[model_id] = PipelineQueue(
                     model_id, backend, max_batch, self.max_wait, self.max_queue, device_lock
                 )
             return self._queues[model_id]
 
-    def close(self) -> None:
+    def close(self, wait: float = 0.0) -> None:
         for q in self._queues.values():
-            q.close()
+            q.close(wait)

@@ -1,24 +1,22 @@
-"""A ticket: one request's jobs on their way through the engine, and one vocabulary of job states."""
+"""A ticket: one request's jobs on their way through the engine, and one vocabulary of job states.
+
+`Priority` lives in core (a request carries it); it is re-exported here for the engine's callers.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from enum import IntEnum, StrEnum
+from enum import StrEnum
 
 from PIL import Image
 
-from plantain.core.jobs import ImageJob
+from plantain.core.jobs import ImageJob, Priority
 
-
-class Priority(IntEnum):
-    """Lower runs first."""
-
-    INTERACTIVE = 0
-    BATCH = 1
+__all__ = ["Priority", "State", "Ticket"]
 
 
 class State(StrEnum):
@@ -37,7 +35,7 @@ class Ticket:
     deadline: float | None  # time.monotonic() seconds
     loop: asyncio.AbstractEventLoop
     future: asyncio.Future[list[Image.Image]]
-    key: tuple[object, ...]
+    key: Hashable
     enqueued_at: float = field(default_factory=time.monotonic)
     state: State = State.QUEUED
     batch_size: int = 0
@@ -45,6 +43,8 @@ class Ticket:
     cancel_event: threading.Event = field(default_factory=threading.Event)
     # Set by the queue: frees the ticket's place at once when it is cancelled while queued.
     on_cancel: Callable[[Ticket], None] | None = None
+    # Told (step, total steps) after each denoising step of the batch that runs it (worker thread).
+    progress: Callable[[int, int], None] | None = None
 
     def cancel(self) -> None:
         if self.cancel_event.is_set():

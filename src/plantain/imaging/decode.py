@@ -8,13 +8,13 @@ from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from plantain.errors import invalid_argument
+from plantain.core.errors import invalid_argument
 
 ACCEPTED_FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
 
 
 def decode_image(data: bytes, max_pixels: int, what: str = "the input image") -> Image.Image:
-    """An RGB image from encoded bytes, or ApiError(400) saying what is wrong with them."""
+    """An RGB image from encoded bytes, or ServiceError (invalid) saying what is wrong with them."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)

@@ -9,6 +9,7 @@ that round trip is exact.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from plantain.mini.world import BACKGROUNDS, COLOURS, NUMBERS, POSITIONS, RELATIONS, SHAPES, SIZES, Scene
@@ -70,7 +71,7 @@ def prompt_text(spec: PromptSpec) -> str:
     raise ValueError(f"unknown prompt kind {spec.kind!r}")
 
 
-def _alt(words: object) -> str:
+def _alt(words: Iterable[object]) -> str:
     # Longest first so that "top left" wins over "top".
     return "|".join(sorted((re.escape(str(w)) for w in words), key=len, reverse=True))
 

@@ -124,7 +124,7 @@ def tensor_to_uint8(x: torch.Tensor) -> np.ndarray:
     return x.permute(0, 2, 3, 1).cpu().numpy()
 
 
-class MiniPipeline(DiffusionPipeline):
+class MiniPipeline(DiffusionPipeline):  # type: ignore[misc]  # diffusers is read as Any
     model_cpu_offload_seq = "text_encoder->unet"
     _optional_components: ClassVar[list[str]] = ["text_encoder", "tokenizer"]
     _callback_tensor_inputs: ClassVar[list[str]] = ["latents"]
@@ -187,11 +187,10 @@ class MiniPipeline(DiffusionPipeline):
     ) -> ImagePipelineOutput:
         prompts = [prompt] if isinstance(prompt, str) else list(prompt)
         n = len(prompts)
-        if not isinstance(image, (list, tuple)):
-            image = [image] * n
-        if len(image) != n:
-            raise ValueError(f"got {len(image)} images for {n} prompts")
-        gens = generator if isinstance(generator, (list, tuple)) else [generator] * n
+        images = [image] * n if image is None or isinstance(image, Image.Image) else list(image)
+        if len(images) != n:
+            raise ValueError(f"got {len(images)} images for {n} prompts")
+        gens = [generator] * n if generator is None or isinstance(generator, torch.Generator) else list(generator)
         if len(gens) != n:
             raise ValueError(f"got {len(gens)} generators for {n} prompts")
         self._interrupt = False
@@ -199,13 +198,13 @@ class MiniPipeline(DiffusionPipeline):
         dtype = self.unet.dtype
 
         cond = torch.zeros(n, 3, size, size)
-        for i, im in enumerate(image):
+        for i, im in enumerate(images):
             if im is not None:
                 cond[i] = image_to_tensor([im], size)[0]
         # One generator per image: a batch gives each image exactly what it would get alone.
         latents = torch.stack([torch.randn((3, size, size), generator=g, dtype=torch.float32) for g in gens]).to(device)
         cond = cond.to(device)
-        editing = torch.tensor([im is not None for im in image], device=device)
+        editing = torch.tensor([im is not None for im in images], device=device)
 
         use_cfg = guidance_scale > 1.0
         states, mask = self.encode_prompt(prompts + ([""] * n if use_cfg else []))
@@ -248,7 +247,7 @@ class MiniPipeline(DiffusionPipeline):
                 latents = outputs.pop("latents", latents)
 
         if output_type == "pt":
-            return ImagePipelineOutput(images=latents.clamp(-1, 1))  # type: ignore[arg-type]
+            return ImagePipelineOutput(images=latents.clamp(-1, 1))
         arrays = tensor_to_uint8(latents)
         if output_type == "np":
             return ImagePipelineOutput(images=arrays)
@@ -258,7 +257,7 @@ class MiniPipeline(DiffusionPipeline):
 def load_mini_pipeline(folder: str | Path | None = None) -> MiniPipeline:
     """Load the shipped mini model (or one saved in `folder`) through diffusers' `from_pretrained`."""
     text_encoder, tokenizer = load_text_encoder()
-    pipe = MiniPipeline.from_pretrained(
+    pipe: MiniPipeline = MiniPipeline.from_pretrained(
         str(folder or WEIGHTS_DIR), text_encoder=text_encoder, tokenizer=tokenizer, local_files_only=True
     )
     pipe.set_progress_bar_config(disable=True)

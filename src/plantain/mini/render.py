@@ -44,7 +44,7 @@ def shape_mask(shape: str, size: str, cell: int, canvas: int = DEFAULT_SIZE) -> 
     else:
         raise ValueError(f"unknown shape {shape!r}")
     coverage = np.asarray(img, dtype=np.float32).reshape(canvas, s, canvas, s).mean(axis=(1, 3))
-    mask = coverage >= 127.5
+    mask: np.ndarray = coverage >= 127.5
     mask.setflags(write=False)
     return mask
 

@@ -387,7 +387,7 @@ def training_step(
     """One optimiser update on one batch (its learning rate already set); the batch's loss."""
     loss = training_loss(model, recipe, batch, device)
     opt.zero_grad(set_to_none=True)
-    loss.backward()
+    loss.backward()  # type: ignore[no-untyped-call]
     torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
     opt.step()
     return loss.item()

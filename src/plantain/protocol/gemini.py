@@ -1,5 +1,5 @@
-"""The Gemini v1beta wire format: request models, their translation into core requests, and reply
-builders.
+"""The Gemini v1beta wire format: request models, their translation into core requests, replies
+built from core results, and core errors in Google's shape.
 
 Requests accept camelCase and snake_case at every depth (the SDK sends both), reject unknown fields
 like Google does, and decode base64 leniently (standard or URL-safe, padded or not). Replies are
@@ -16,8 +16,11 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
+from plantain.core.catalog import ModelEntry
+from plantain.core.errors import ErrorKind, FieldViolation, ServiceError, invalid_argument, not_found
+from plantain.core.jobs import Priority
 from plantain.core.requests import GenerationRequest, ImageInput, Turn
-from plantain.errors import ApiError, invalid_argument
+from plantain.core.results import ImageOut, Result, TextOut, Usage
 
 
 class Wire(BaseModel):
@@ -141,9 +144,10 @@ def _path(loc: tuple[int | str, ...]) -> str:
     return out
 
 
-def validation_error(exc: ValidationError) -> ApiError:
+def validation_error(exc: ValidationError) -> ServiceError:
     """Google's 400 for a body that does not fit the schema, naming each field."""
-    violations, messages = [], []
+    violations: list[FieldViolation] = []
+    messages: list[str] = []
     for err in exc.errors():
         loc = tuple(err["loc"])
         if err["type"] == "extra_forbidden":
@@ -153,10 +157,10 @@ def validation_error(exc: ValidationError) -> ApiError:
         else:
             field = _path(loc)
             msg = f"Invalid value at '{field}': {err['msg']}"
-        violations.append({"field": field, "description": msg})
+        violations.append(FieldViolation(field, msg))
         messages.append(msg)
-    error = invalid_argument(messages[0] if len(messages) == 1 else "\n".join(messages))
-    error.details = [{"@type": "type.googleapis.com/google.rpc.BadRequest", "fieldViolations": violations}]
+    error = invalid_argument(messages[0] if len(messages) == 1 else "\n".join(messages), violations[0].field)
+    error.violations = violations
     return error
 
 
@@ -241,7 +245,7 @@ def _turns(contents: list[Content], where: str = "contents") -> list[Turn]:
     return turns
 
 
-def to_core(model: str, req: GenerateContentRequest) -> GenerationRequest:
+def to_core(model: str, req: GenerateContentRequest, priority: Priority = Priority.INTERACTIVE) -> GenerationRequest:
     _check_features(req)
     cfg = req.generation_config or GenerationConfig()
     system = ""
@@ -258,6 +262,7 @@ def to_core(model: str, req: GenerateContentRequest) -> GenerationRequest:
         image_size=image_cfg.image_size,
         candidate_count=cfg.candidate_count if cfg.candidate_count is not None else 1,
         seed=cfg.seed,
+        priority=priority,
     )
 
 
@@ -268,34 +273,59 @@ def count_request_to_core(model: str, req: CountTokensRequest) -> GenerationRequ
     return GenerationRequest(model=model, turns=_turns(req.contents))
 
 
-def usage_metadata(prompt_text: int, prompt_image: int, out_image: int, out_text: int = 0) -> dict[str, Any]:
-    prompt_details = [{"modality": "TEXT", "tokenCount": prompt_text}]
-    if prompt_image:
-        prompt_details.append({"modality": "IMAGE", "tokenCount": prompt_image})
+def usage_metadata(usage: Usage) -> dict[str, Any]:
+    prompt_details = [{"modality": "TEXT", "tokenCount": usage.prompt_text_tokens}]
+    if usage.prompt_image_tokens:
+        prompt_details.append({"modality": "IMAGE", "tokenCount": usage.prompt_image_tokens})
     out_details = []
-    if out_image:
-        out_details.append({"modality": "IMAGE", "tokenCount": out_image})
-    if out_text:
-        out_details.append({"modality": "TEXT", "tokenCount": out_text})
-    usage: dict[str, Any] = {
-        "promptTokenCount": prompt_text + prompt_image,
-        "candidatesTokenCount": out_image + out_text,
-        "totalTokenCount": prompt_text + prompt_image + out_image + out_text,
+    if usage.output_image_tokens:
+        out_details.append({"modality": "IMAGE", "tokenCount": usage.output_image_tokens})
+    if usage.output_text_tokens:
+        out_details.append({"modality": "TEXT", "tokenCount": usage.output_text_tokens})
+    body: dict[str, Any] = {
+        "promptTokenCount": usage.prompt_tokens,
+        "candidatesTokenCount": usage.output_tokens,
+        "totalTokenCount": usage.prompt_tokens + usage.output_tokens,
         "promptTokensDetails": prompt_details,
     }
     if out_details:
-        usage["candidatesTokensDetails"] = out_details
-    return usage
+        body["candidatesTokensDetails"] = out_details
+    return body
 
 
-def image_part(png: bytes, mime_type: str, signature: bytes | None) -> dict[str, Any]:
-    part: dict[str, Any] = {"inlineData": {"mimeType": mime_type, "data": b64encode(png)}}
-    if signature is not None:
-        part["thoughtSignature"] = b64encode(signature)
+def image_part(image: ImageOut) -> dict[str, Any]:
+    part: dict[str, Any] = {"inlineData": {"mimeType": image.mime_type, "data": b64encode(image.data)}}
+    if image.signature is not None:
+        part["thoughtSignature"] = b64encode(image.signature)
     return part
 
 
-def model_resource(entry: Any) -> dict[str, Any]:
+def part_of(part: ImageOut | TextOut) -> dict[str, Any]:
+    return image_part(part) if isinstance(part, ImageOut) else {"text": part.text}
+
+
+def from_core(result: Result, response_id: str) -> dict[str, Any]:
+    """A GenerateContentResponse: the same body for a plain reply and a stream's one chunk."""
+    candidates = [
+        {"content": {"role": "model", "parts": [part_of(p) for p in parts]}, "finishReason": "STOP", "index": i}
+        for i, parts in enumerate(result.candidates)
+    ]
+    return {
+        "candidates": candidates,
+        "usageMetadata": usage_metadata(result.usage),
+        "modelVersion": result.model,
+        "responseId": response_id,
+    }
+
+
+def count_tokens_reply(text: int, image: int) -> dict[str, Any]:
+    details = [{"modality": "TEXT", "tokenCount": text}]
+    if image:
+        details.append({"modality": "IMAGE", "tokenCount": image})
+    return {"totalTokens": text + image, "promptTokensDetails": details}
+
+
+def model_resource(entry: ModelEntry) -> dict[str, Any]:
     return {
         "name": f"models/{entry.id}",
         "baseModelId": entry.id,
@@ -316,8 +346,56 @@ def model_resource(entry: Any) -> dict[str, Any]:
     }
 
 
-def error_body(error: ApiError) -> dict[str, Any]:
-    body: dict[str, Any] = {"code": error.http_code, "message": error.message, "status": error.status}
-    if error.details:
-        body["details"] = error.details
+def model_not_found(model_id: str, method: str, version: str) -> ServiceError:
+    """Google's words for a model it does not serve."""
+    return not_found(
+        f"models/{model_id.removeprefix('models/')} is not found for API version {version}, or is not "
+        f"supported for {method}. Call ListModels to see the list of available models and their "
+        "supported methods."
+    )
+
+
+# How each kind of error reads in Google's vocabulary: HTTP code and google.rpc status. A key that
+# is not valid is a 400 at Google, with the reason in an ErrorInfo detail.
+STATUS: dict[ErrorKind, tuple[int, str]] = {
+    ErrorKind.INVALID: (400, "INVALID_ARGUMENT"),
+    ErrorKind.TOO_LARGE: (413, "INVALID_ARGUMENT"),
+    ErrorKind.UNAUTHENTICATED: (403, "PERMISSION_DENIED"),
+    ErrorKind.KEY_INVALID: (400, "INVALID_ARGUMENT"),
+    ErrorKind.PERMISSION_DENIED: (403, "PERMISSION_DENIED"),
+    ErrorKind.NOT_FOUND: (404, "NOT_FOUND"),
+    ErrorKind.EXHAUSTED: (429, "RESOURCE_EXHAUSTED"),
+    ErrorKind.CANCELLED: (499, "CANCELLED"),
+    ErrorKind.DEADLINE: (504, "DEADLINE_EXCEEDED"),
+    ErrorKind.UNAVAILABLE: (503, "UNAVAILABLE"),
+    ErrorKind.UNIMPLEMENTED: (501, "UNIMPLEMENTED"),
+    ErrorKind.METHOD_NOT_ALLOWED: (405, "UNIMPLEMENTED"),
+    ErrorKind.INTERNAL: (500, "INTERNAL"),
+}
+
+
+def error_status(error: ServiceError) -> int:
+    return STATUS[error.kind][0]
+
+
+def error_body(error: ServiceError) -> dict[str, Any]:
+    code, status = STATUS[error.kind]
+    body: dict[str, Any] = {"code": code, "message": error.message, "status": status}
+    details: list[dict[str, Any]] = []
+    if error.kind is ErrorKind.KEY_INVALID:
+        details.append(
+            {
+                "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                "reason": "API_KEY_INVALID",
+                "domain": "googleapis.com",
+                "metadata": {"service": "generativelanguage.googleapis.com"},
+            }
+        )
+    if error.violations:
+        violations = [{"field": v.field, "description": v.description} for v in error.violations]
+        details.append({"@type": "type.googleapis.com/google.rpc.BadRequest", "fieldViolations": violations})
+    if error.retry_after is not None:
+        details.append({"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": f"{error.retry_after:g}s"})
+    if details:
+        body["details"] = details
     return {"error": body}

@@ -29,14 +29,16 @@ class Panel:
 class TextBackend(Protocol):
     name: str
 
-    def caption(self, prompt: str, image: Image.Image, family: str) -> str:
-        """One or two sentences that go with an image made from `prompt`."""
+    def caption(self, prompt: str, image: Image.Image, reading: str | None) -> str:
+        """One or two sentences that go with an image made from `prompt`; `reading` is what the
+        model's family reads back from the image, when it can (backends.base.Backend.describe)."""
         ...
 
-    def reply(self, messages: list[Message], family: str) -> str:
-        """A text-only answer to a conversation (responseModalities without IMAGE)."""
+    def reply(self, messages: list[Message], reading: str | None) -> str:
+        """A text-only answer to a conversation (no image asked for); `reading` is what the model's
+        family makes of the last user message, when it can (backends.base.PromptReading)."""
         ...
 
-    def plan_panels(self, prompt: str, count: int, family: str) -> list[Panel] | None:
+    def plan_panels(self, prompt: str, count: int) -> list[Panel] | None:
         """`count` panels for a request that asks for several images, or None if it cannot plan."""
         ...

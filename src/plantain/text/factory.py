@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from plantain.settings import Settings
+from plantain.core.settings import Settings
 from plantain.text.base import TextBackend
 from plantain.text.builtin import BuiltinText
 from plantain.text.openai_chat import OpenAIChatText

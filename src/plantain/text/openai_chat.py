@@ -57,15 +57,15 @@ class OpenAIChatText:
             raise TextBackendError(f"the text backend at {self.url} sent no text")
         return content.strip()
 
-    def caption(self, prompt: str, image: Image.Image, family: str) -> str:
+    def caption(self, prompt: str, image: Image.Image, reading: str | None) -> str:
         return self._complete(
             [Message("system", CAPTION_SYSTEM), Message("user", f"The image was made from this prompt: {prompt}")]
         )
 
-    def reply(self, messages: list[Message], family: str) -> str:
+    def reply(self, messages: list[Message], reading: str | None) -> str:
         return self._complete(messages)
 
-    def plan_panels(self, prompt: str, count: int, family: str) -> list[Panel] | None:
+    def plan_panels(self, prompt: str, count: int) -> list[Panel] | None:
         text = self._complete(
             [Message("system", PLAN_SYSTEM.replace("exactly N", f"exactly {count}")), Message("user", prompt)],
             response_format={"type": "json_object"},

@@ -7,25 +7,24 @@ import secrets
 from dataclasses import dataclass
 
 from plantain.core.catalog import ModelEntry
+from plantain.core.errors import invalid_argument
 from plantain.core.jobs import ImageJob, candidate_seeds
 from plantain.core.requests import GenerationRequest
-from plantain.core.sizes import ASPECT_RATIOS, SIZE_ALIASES, SIZE_TIERS, closest_ratio, pixel_size
-from plantain.core.tokens import text_tokens
-from plantain.errors import ApiError, invalid_argument
+from plantain.core.sizes import (
+    ASPECT_RATIOS,
+    SIZE_ALIASES,
+    SIZE_TIERS,
+    closest_ratio,
+    pixel_size,
+    tier_area,
+    tier_for_pixels,
+)
+from plantain.core.tokens import PromptTokens, check_token_limit, count_prompt_tokens
 from plantain.imaging.decode import ACCEPTED_FORMATS, decode_image
-from plantain.mini.edits import is_edit_instruction
 
 ACCEPTED_MIME_TYPES = frozenset(ACCEPTED_FORMATS.values())
-
-
-@dataclass
-class PromptTokens:
-    text: int
-    image: int
-
-    @property
-    def total(self) -> int:
-        return self.text + self.image
+# Narrower sides than this are refused: no family draws anything useful below it.
+MIN_SIDE = 16
 
 
 @dataclass
@@ -56,50 +55,60 @@ class Plan:
         return self.entry.image_output_tokens[self.tier] * len(self.jobs)
 
 
-def count_prompt_tokens(entry: ModelEntry, request: GenerationRequest) -> PromptTokens:
-    texts = [request.system] + [t for turn in request.turns for t in turn.texts]
-    return PromptTokens(text=sum(text_tokens(t) for t in texts), image=entry.image_input_tokens * len(request.images))
-
-
-def check_token_limit(entry: ModelEntry, tokens: PromptTokens) -> None:
-    if tokens.total > entry.input_token_limit:
-        raise invalid_argument(
-            f"The input token count ({tokens.total}) exceeds the maximum number of tokens allowed "
-            f"({entry.input_token_limit})."
-        )
-
-
 def _tier(entry: ModelEntry, requested: str | None) -> str:
     if requested is not None and requested not in SIZE_TIERS and requested not in SIZE_ALIASES:
         raise invalid_argument(
             f'imageSize "{requested}" is not a valid size; valid sizes are {", ".join(SIZE_TIERS)} '
-            "(with an upper-case K)"
+            "(with an upper-case K)",
+            "image_size",
         )
     tier = entry.size_tier(requested)
     if tier is None:
         raise invalid_argument(
-            f'imageSize "{requested}" is not supported by models/{entry.id}; supported: {", ".join(entry.sizes)}'
+            f'imageSize "{requested}" is not supported by models/{entry.id}; supported: {", ".join(entry.sizes)}',
+            "image_size",
         )
     return tier
 
 
-def plan_generation(entry: ModelEntry, request: GenerationRequest, max_pixels: int) -> Plan:
+def _check_ratio(entry: ModelEntry, ratio: str | None) -> None:
+    if ratio is not None and ratio not in ASPECT_RATIOS:
+        raise invalid_argument(
+            f'aspectRatio "{ratio}" is not valid; valid ratios are {", ".join(ASPECT_RATIOS)}', "aspect_ratio"
+        )
+    if ratio is not None and ratio not in entry.aspect_ratios:
+        raise invalid_argument(
+            f'aspectRatio "{ratio}" is not supported by models/{entry.id}; supported: {", ".join(entry.aspect_ratios)}',
+            "aspect_ratio",
+        )
+
+
+def _pixels(entry: ModelEntry, width: int, height: int) -> tuple[str, str]:
+    """(price tier, nearest aspect ratio) of a size asked for in pixels."""
+    if min(width, height) < MIN_SIDE:
+        raise invalid_argument(f"the image size {width}x{height} is too small: each side at least {MIN_SIDE}", "size")
+    tier = tier_for_pixels(width, height, entry.sizes)
+    if tier is None:
+        largest = max(tier_area(t) for t in entry.sizes)
+        raise invalid_argument(
+            f"the image size {width}x{height} is too large for models/{entry.id}: at most {largest:,} pixels",
+            "size",
+        )
+    return tier, closest_ratio(width, height, entry.aspect_ratios)
+
+
+def plan_generation(entry: ModelEntry, request: GenerationRequest, max_pixels: int, needs_image: bool) -> Plan:
+    """`needs_image`: the model's family reads the instruction as an edit (backends.base.PromptReading)."""
     if not request.modalities & {"TEXT", "IMAGE"}:
-        raise invalid_argument("responseModalities must include TEXT or IMAGE")
-    tier = _tier(entry, request.image_size)
-    if request.aspect_ratio is not None and request.aspect_ratio not in ASPECT_RATIOS:
-        raise invalid_argument(
-            f'aspectRatio "{request.aspect_ratio}" is not valid; valid ratios are {", ".join(ASPECT_RATIOS)}'
-        )
-    if request.aspect_ratio is not None and request.aspect_ratio not in entry.aspect_ratios:
-        raise invalid_argument(
-            f'aspectRatio "{request.aspect_ratio}" is not supported by models/{entry.id}; '
-            f"supported: {', '.join(entry.aspect_ratios)}"
-        )
+        raise invalid_argument("responseModalities must include TEXT or IMAGE", "response_modalities")
+    by_pixels = request.width is not None and request.height is not None
+    tier = _tier(entry, request.image_size) if not by_pixels else ""
+    _check_ratio(entry, request.aspect_ratio)
     if not 1 <= request.candidate_count <= entry.max_candidates:
         raise invalid_argument(
             f"candidateCount must be between 1 and {entry.max_candidates} for models/{entry.id} "
-            f"(got {request.candidate_count})"
+            f"(got {request.candidate_count})",
+            "candidate_count",
         )
     inputs = request.images
     if len(inputs) > entry.max_input_images:
@@ -116,19 +125,24 @@ def plan_generation(entry: ModelEntry, request: GenerationRequest, max_pixels: i
             )
     tokens = count_prompt_tokens(entry, request)
     check_token_limit(entry, tokens)
-    prompt = _instruction(request)
+    prompt = instruction(request)
     if not prompt:
         raise invalid_argument("the request has no text: say what to draw or how to edit the image")
     images = [decode_image(im.data, max_pixels, what=f"the image at {im.where}") for im in inputs]
-    if not images and "IMAGE" in request.modalities and entry.family == "mini" and is_edit_instruction(prompt):
+    if not images and "IMAGE" in request.modalities and needs_image and request.edits_need_an_image:
         raise invalid_argument(
             f'"{prompt}" is an edit instruction, but the conversation holds no image to edit: '
-            "send the image as an inlineData part, or describe a new picture"
+            "send the image with the instruction, or describe a new picture"
         )
     # The image to edit is the last one of the conversation; earlier ones are references.
     ordered = [images[-1], *images[:-1]] if images else []
-    ratio = request.aspect_ratio or (closest_ratio(*images[-1].size, entry.aspect_ratios) if images else "1:1")
-    width, height = pixel_size(ratio, tier)
+    if by_pixels:
+        assert request.width is not None and request.height is not None
+        width, height = request.width, request.height
+        tier, ratio = _pixels(entry, width, height)
+    else:
+        ratio = request.aspect_ratio or (closest_ratio(*images[-1].size, entry.aspect_ratios) if images else "1:1")
+        width, height = pixel_size(ratio, tier)
     seed = request.seed if request.seed is not None else secrets.randbelow(2**31)
     # A text-only answer draws nothing.
     jobs = (
@@ -155,21 +169,9 @@ def plan_generation(entry: ModelEntry, request: GenerationRequest, max_pixels: i
     )
 
 
-def _instruction(request: GenerationRequest) -> str:
+def instruction(request: GenerationRequest) -> str:
     """The text of the last user turn: what to draw, or the edit to make to the last image."""
     for turn in reversed(request.turns):
         if turn.role == "user" and any(t.strip() for t in turn.texts):
             return " ".join(t.strip() for t in turn.texts if t.strip())
     return ""
-
-
-def require_model(entry: ModelEntry | None, model_id: str, method: str, version: str) -> ModelEntry:
-    if entry is None:
-        raise ApiError(
-            404,
-            "NOT_FOUND",
-            f"models/{model_id.removeprefix('models/')} is not found for API version {version}, or is not "
-            f"supported for {method}. Call ListModels to see the list of available models and their "
-            "supported methods.",
-        )
-    return entry

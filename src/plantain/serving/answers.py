@@ -9,25 +9,22 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable
+from typing import TypeVar
 
 import anyio
 from PIL import Image
 
+from plantain.core.errors import unavailable
 from plantain.core.jobs import ImageJob, candidate_seeds
-from plantain.core.plan import Plan
 from plantain.core.requests import GenerationRequest
+from plantain.core.results import ImageOut, Part, TextOut
 from plantain.core.tokens import text_tokens
-from plantain.errors import ApiError
+from plantain.serving.plan import Plan
 from plantain.text.base import Message, Panel, TextBackend, TextBackendError
 from plantain.text.storyboard import panel_count
 
-
-@dataclass
-class Answer:
-    candidates: list[list[dict[str, Any]]]  # the parts of each candidate
-    text_tokens: int = 0
+T = TypeVar("T")
 
 
 def messages_of(request: GenerationRequest) -> list[Message]:
@@ -40,11 +37,12 @@ def messages_of(request: GenerationRequest) -> list[Message]:
     return out
 
 
-async def _text_call(fn: Any, *args: Any) -> Any:
+async def text_call(fn: Callable[..., T], *args: object) -> T:
+    """A text backend call off the event loop; its failure is the service's 503."""
     try:
         return await anyio.to_thread.run_sync(fn, *args)
     except TextBackendError as exc:
-        raise ApiError(503, "UNAVAILABLE", str(exc)) from exc
+        raise unavailable(str(exc)) from exc
 
 
 async def plan_panels(plan: Plan, text: TextBackend) -> list[Panel] | None:
@@ -54,7 +52,7 @@ async def plan_panels(plan: Plan, text: TextBackend) -> list[Panel] | None:
     count = panel_count(plan.prompt)
     if count is None:
         return None
-    panels: list[Panel] | None = await _text_call(text.plan_panels, plan.prompt, count, plan.entry.family)
+    panels = await text_call(text.plan_panels, plan.prompt, count)
     if not panels:
         return None
     plan.jobs = [
@@ -64,35 +62,35 @@ async def plan_panels(plan: Plan, text: TextBackend) -> list[Panel] | None:
     return panels
 
 
-def text_part(text: str) -> dict[str, Any]:
-    return {"text": text}
-
-
-async def text_only(plan: Plan, request: GenerationRequest, text: TextBackend) -> Answer:
-    replies = [
-        await _text_call(text.reply, messages_of(request), plan.entry.family) for _ in range(plan.candidate_count)
-    ]
-    return Answer([[text_part(r)] for r in replies], sum(text_tokens(r) for r in replies))
+async def text_only(
+    plan: Plan, request: GenerationRequest, text: TextBackend, reading: str | None
+) -> tuple[list[list[Part]], int]:
+    replies = [await text_call(text.reply, messages_of(request), reading) for _ in range(plan.candidate_count)]
+    return [[TextOut(r)] for r in replies], sum(text_tokens(r) for r in replies)
 
 
 async def compose(
     plan: Plan,
     images: list[Image.Image],
-    image_parts: list[dict[str, Any]],
+    outs: list[ImageOut],
     panels: list[Panel] | None,
     text: TextBackend,
-) -> Answer:
+    describe: Callable[[Image.Image], str | None],
+) -> tuple[list[list[Part]], int]:
+    """Each candidate's parts, and the output text tokens they hold."""
     if panels is not None:
-        parts: list[dict[str, Any]] = []
-        for panel, part in zip(panels, image_parts, strict=True):
-            parts += [text_part(panel.caption), part]
-        return Answer([parts], sum(text_tokens(p.caption) for p in panels))
+        parts: list[Part] = []
+        for panel, out in zip(panels, outs, strict=True):
+            parts += [TextOut(panel.caption), out]
+        return [parts], sum(text_tokens(p.caption) for p in panels)
     if not plan.with_text:
-        return Answer([[part] for part in image_parts])
-    captions: list[str] = []
-    for job, image in zip(plan.jobs, images, strict=True):
-        captions.append(await _text_call(text.caption, job.prompt, image, plan.entry.family))
-    return Answer(
-        [[text_part(c), part] for c, part in zip(captions, image_parts, strict=True)],
+        return [[out] for out in outs], 0
+
+    def caption(prompt: str, image: Image.Image) -> str:
+        return text.caption(prompt, image, describe(image))
+
+    captions = [await text_call(caption, job.prompt, image) for job, image in zip(plan.jobs, images, strict=True)]
+    return (
+        [[TextOut(c), out] for c, out in zip(captions, outs, strict=True)],
         sum(text_tokens(c) for c in captions),
     )

@@ -1,0 +1,46 @@
+"""A request's life on the HTTP side: its cancellation token, its deadline, and noticing that the
+client has gone."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import Request
+
+from plantain.core.cancel import CancelToken
+from plantain.core.errors import invalid_argument
+from plantain.core.settings import Settings
+
+
+def cancel_token(request: Request, settings: Settings) -> CancelToken:
+    """A token whose deadline is `X-Server-Timeout` (what the SDK sends for its timeout), at most
+    the server's own request timeout."""
+    timeout = settings.request_timeout
+    header = request.headers.get("x-server-timeout")
+    if header:
+        try:
+            timeout = min(timeout, float(header))
+        except ValueError as exc:
+            raise invalid_argument("X-Server-Timeout must be a number of seconds", "x-server-timeout") from exc
+    return CancelToken(timeout)
+
+
+@asynccontextmanager
+async def cancelled_on_disconnect(request: Request, token: CancelToken) -> AsyncIterator[CancelToken]:
+    """Cancel `token` if the client disconnects while the block runs (the body is already read, so
+    only a disconnect can arrive)."""
+
+    async def watch() -> None:
+        while True:
+            message = await request.receive()
+            if message["type"] == "http.disconnect":
+                token.cancel()
+                return
+
+    watcher = asyncio.ensure_future(watch())
+    try:
+        yield token
+    finally:
+        watcher.cancel()

@@ -1,0 +1,67 @@
+"""The built-in mini model's backend: the diffusers backend with the mini pipeline's loader, and the
+words of its world (what a prompt would draw, what an image shows).
+
+This is the only module outside `plantain.mini` that imports it: the service stands on the backend
+contract, and the mini world is one family behind it.
+"""
+
+from __future__ import annotations
+
+import zlib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from plantain.backends.base import PromptReading
+from plantain.backends.diffusers_backend import DiffusersBackend, prepare_torch
+from plantain.core.catalog import ModelEntry
+from plantain.core.settings import Settings
+from plantain.mini.detect import read_scene
+from plantain.mini.edits import is_edit_instruction, parse_edit
+from plantain.mini.grammar import describe_scene, normalise, parse_prompt
+from plantain.mini.sampling import scene_for
+
+BUILTIN_MINI = "builtin:mini"
+
+
+class MiniBackend(DiffusersBackend):
+    @classmethod
+    def load_pipe(cls, entry: ModelEntry, settings: Settings) -> Any:
+        from plantain.mini.pipeline import load_mini_pipeline
+
+        device, _ = prepare_torch(settings)
+        folder = None if entry.checkpoint == BUILTIN_MINI else Path(entry.checkpoint)
+        pipe = load_mini_pipeline(folder or settings.mini_weights)
+        pipe.to(device)
+        pipe.set_progress_bar_config(disable=True)
+        return pipe
+
+    @classmethod
+    def read_prompt(cls, prompt: str) -> PromptReading:
+        description = None
+        spec = parse_prompt(prompt)
+        if spec is not None:
+            # The layout the prompt leaves open is drawn at random when the image is made; the
+            # description fixes one, from the prompt's own text so it is the same every time.
+            scene = scene_for(spec, np.random.default_rng(zlib.crc32(normalise(prompt).encode())))
+            description = f"I would draw {normalise(prompt)}. For example: {describe_scene(scene)}"
+        elif parse_edit(prompt) is not None:
+            description = "That is an edit: send it with the image to change, and ask for an image back."
+        return PromptReading(needs_image=is_edit_instruction(prompt), description=description)
+
+    def describe(self, image: Image.Image) -> str | None:
+        scene, unrecognised = read_scene(square_centre(image))
+        extra = " Some of it is outside the world I know." if unrecognised else ""
+        return describe_scene(scene) + extra
+
+
+def square_centre(image: Image.Image) -> Image.Image:
+    """The square the world was drawn in. Served at another aspect ratio, a mini image is the square
+    scaled to fit and centred, the rest filled with its background (imaging.encode.upscale); read
+    whole, the band would squeeze the scene out of its grid."""
+    w, h = image.size
+    side = min(w, h)
+    left, top = (w - side) // 2, (h - side) // 2
+    return image.crop((left, top, left + side, top + side)) if (w, h) != (side, side) else image

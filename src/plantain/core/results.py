@@ -1,0 +1,57 @@
+"""What serving hands back to any caller, whatever dialect it speaks: encoded images with their
+size, text parts, token usage, and how many jobs shared the device batch."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class ImageOut:
+    data: bytes  # encoded
+    mime_type: str
+    width: int
+    height: int
+    seed: int
+    # An HMAC of the image and the model, so that an image coming back in a conversation can be
+    # told ours (Gemini's thoughtSignature).
+    signature: bytes | None = None
+
+
+@dataclass(frozen=True)
+class TextOut:
+    text: str
+
+
+Part = ImageOut | TextOut
+
+
+@dataclass(frozen=True)
+class Usage:
+    prompt_text_tokens: int
+    prompt_image_tokens: int
+    output_image_tokens: int = 0
+    output_text_tokens: int = 0
+    images: int = 0
+    size_tier: str = ""  # the price tier of the images ("1K"), "" when none were made
+
+    @property
+    def prompt_tokens(self) -> int:
+        return self.prompt_text_tokens + self.prompt_image_tokens
+
+    @property
+    def output_tokens(self) -> int:
+        return self.output_image_tokens + self.output_text_tokens
+
+
+@dataclass
+class Result:
+    model: str  # the catalog entry that served it
+    candidates: list[list[Part]]  # the parts of each candidate, in order
+    usage: Usage
+    batch_size: int = 0  # jobs in the device batch that drew the images (0: no images)
+    images: list[ImageOut] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.images:
+            self.images = [p for parts in self.candidates for p in parts if isinstance(p, ImageOut)]

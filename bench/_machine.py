@@ -1,54 +1,8 @@
-"""What machine a benchmark ran on, written beside every figure."""
+"""What the benchmarks share: the machine they ran on, and the built-in model as the service loads it."""
 
 from __future__ import annotations
 
-import os
-import platform
+from plantain.machine import describe, machine
+from plantain.mini.evaluate import mini_backend
 
-import torch
-
-
-def machine() -> dict[str, object]:
-    cpu = platform.processor() or platform.machine()
-    flags: set[str] = set()
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                elif line.startswith("flags"):
-                    flags = set(line.split(":", 1)[1].split())
-                    break
-    except OSError:
-        pass
-    return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        # Two VMs both named "AMD EPYC" with 2 cores ran the same training step 1.8 times apart, so
-        # the record names what torch's CPU kernels use and whether bf16 (training's autocast) is native.
-        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
-        "bf16_native": bool(flags & {"avx512_bf16", "amx_bf16"}),
-        "torch_threads": torch.get_num_threads(),
-        "torch": torch.__version__,
-        "python": platform.python_version(),
-        "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
-    }
-
-
-def describe(m: dict[str, object]) -> str:
-    isa = f"{m.get('cpu_capability', '?')}{', native bf16' if m.get('bf16_native') else ''}"
-    return (
-        f"{m['cpu']} ({isa}), {m['cores']} cores, torch {m['torch']} on {m['torch_threads']} threads, "
-        f"GPU: {m['gpu'] or 'none'}"
-    )
-
-
-def mini_backend(weights: object = None):  # type: ignore[no-untyped-def]
-    """The built-in model as the service loads it (catalog entry plantain-mini)."""
-    from plantain.backends.diffusers_backend import DiffusersBackend
-    from plantain.core.catalog import load_catalog
-    from plantain.settings import Settings
-
-    entry = load_catalog().get("plantain-mini")
-    assert entry is not None
-    return DiffusersBackend.load(entry, Settings(mini_weights=weights))
+__all__ = ["describe", "machine", "mini_backend"]

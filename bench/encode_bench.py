@@ -1,6 +1,6 @@
 """Encode time and size of a 1024x1024 output: PNG at each zlib level, WebP and JPEG.
 
-    python bench/encode_bench.py
+    python -m bench.encode_bench
 
 Two images: a served output of the built-in model (flat colour, upscaled) and a photo-like image
 (smooth gradients with fine noise, as open checkpoints produce). Prints a table and writes
@@ -12,7 +12,6 @@ from __future__ import annotations
 import io
 import json
 import statistics
-import sys
 import time
 from pathlib import Path
 
@@ -21,9 +20,7 @@ from PIL import Image
 from rich.console import Console
 from rich.table import Table
 
-sys.path.insert(0, str(Path(__file__).parent))
-from _machine import describe, machine, mini_backend
-from plantain.core.generation import run_jobs
+from bench._machine import describe, machine, mini_backend
 from plantain.core.jobs import ImageJob
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,7 +52,7 @@ def measure(image: Image.Image, fmt: str, options: dict[str, object], repeats: i
 
 
 def main() -> None:
-    mini = run_jobs(mini_backend(), [ImageJob("a green triangle to the left of a yellow diamond", 1)])[0]
+    mini = mini_backend().generate([ImageJob("a green triangle to the left of a yellow diamond", 1)])[0]
     images = {"mini output": mini, "photo-like": photo_like()}
     rows = []
     for label, fmt, options in FORMATS:

@@ -1,6 +1,6 @@
 """Speed of one served image from the built-in mini model, and of a batch of 8.
 
-    python bench/mini_speed.py [--repeats 10]
+    python -m bench.mini_speed [--repeats 10]
 
 A served image is the whole path a request pays for: text encoding, sampling, upscaling to
 1024x1024 and PNG encoding. Each stage is timed apart, so the share spent outside the model is
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import statistics
-import sys
 import time
 from pathlib import Path
 from typing import Annotated
@@ -21,11 +20,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-sys.path.insert(0, str(Path(__file__).parent))
-from _machine import describe, machine, mini_backend
+from bench._machine import describe, machine, mini_backend
 from plantain.backends.diffusers_backend import DiffusersBackend
+from plantain.core.settings import Settings
 from plantain.imaging.encode import encode_png, upscale
-from plantain.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 BARS = {1: 1.0, 8: 3.0}

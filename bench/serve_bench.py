@@ -1,6 +1,6 @@
 """The server against the bare pipeline, everything in one run on one machine.
 
-    python bench/serve_bench.py [--seconds 20] [--model plantain-mini]
+    python -m bench.serve_bench [--seconds 20] [--model plantain-mini]
 
 1. The bare pipeline (sampling, upscaling to 1024x1024 and PNG encoding; no server) at batch 1 and at
    batch sizes up to the model's maximum, to find its best batch.
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import statistics
-import sys
 import threading
 import time
 from collections import Counter
@@ -24,11 +23,9 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.table import Table
+from tests.server_process import API_KEY, server_process
 
-sys.path.insert(0, str(Path(__file__).parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from _machine import describe, machine, mini_backend
-from plantain.core.generation import run_jobs
+from bench._machine import describe, machine, mini_backend
 from plantain.core.jobs import ImageJob
 from plantain.imaging.encode import encode_png
 
@@ -49,12 +46,12 @@ def bare(batch_sizes: list[int], seconds: float) -> dict[int, dict[str, float]]:
     out: dict[int, dict[str, float]] = {}
     for n in batch_sizes:
         jobs = [ImageJob(PROMPTS[i % len(PROMPTS)], i) for i in range(n)]
-        [encode_png(im) for im in run_jobs(backend, jobs)]  # warm-up
+        [encode_png(im) for im in backend.generate(jobs)]  # warm-up
         times: list[float] = []
         start = time.perf_counter()
         while time.perf_counter() - start < seconds or len(times) < 5:
             t0 = time.perf_counter()
-            [encode_png(im) for im in run_jobs(backend, jobs)]
+            [encode_png(im) for im in backend.generate(jobs)]
             times.append(time.perf_counter() - t0)
         med = statistics.median(times)
         out[n] = {"seconds_per_batch": med, "images_per_s": n / med}
@@ -71,7 +68,6 @@ def peak_rss_mb(pid: int) -> float:
 def drive(base: str, model: str, clients: int, seconds: float) -> dict[str, Any]:
     from google import genai
     from google.genai import errors, types
-    from tests.server.conftest import API_KEY
 
     latencies: list[float] = []
     codes: Counter[str] = Counter()
@@ -123,8 +119,6 @@ def main(
     model: Annotated[str, typer.Option(help="Model ID to serve.")] = "plantain-mini",
     out: Annotated[Path, typer.Option(help="JSON results.")] = ROOT / "bench/results/serve_bench.json",
 ) -> None:
-    from tests.server.conftest import running_server
-
     console = Console()
     batch_sizes = [1, 2, 4, 8, 16]
     bare_rows = bare(batch_sizes, seconds / 2)
@@ -133,10 +127,8 @@ def main(
     best_ips = bare_rows[best_n]["images_per_s"]
 
     server_rows = []
-    with running_server({"PLANTAIN_THREADS": "2", "PLANTAIN_MAX_QUEUE": "64"}) as base:
-        from tests.server.conftest import last_server_pid
-
-        pid = last_server_pid()
+    with server_process({"PLANTAIN_THREADS": "2", "PLANTAIN_MAX_QUEUE": "64"}) as server:
+        base, pid = server.base, server.pid
         drive(base, model, 1, 3)  # warm-up: model load, first batch
         for clients in (1, 4, 16, 64):
             row = drive(base, model, clients, seconds)

@@ -18,7 +18,7 @@ import httpx
 import uvicorn
 from fastapi import FastAPI, Request
 
-from tests.server.conftest import free_port
+from tests.server_process import free_port
 
 PANEL_PLAN = {
     "panels": [

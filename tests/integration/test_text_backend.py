@@ -9,7 +9,7 @@ from plantain.mini.world import Scene
 from plantain.text.base import Message, Panel, TextBackendError
 from plantain.text.openai_chat import OpenAIChatText
 from tests.chat_server import PANEL_PLAN, chat_server
-from tests.server.conftest import free_port
+from tests.server_process import free_port
 
 
 def test_plans_captions_and_replies() -> None:

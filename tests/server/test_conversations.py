@@ -19,8 +19,8 @@ from PIL import Image
 from plantain.mini.detect import detect
 from plantain.mini.world import Obj, Scene
 from tests.chat_server import chat_server
-from tests.server.conftest import API_KEY, running_server
 from tests.server.replies import image_bytes, image_of, texts_of
+from tests.server_process import API_KEY, running_server
 
 LITE, FULL = "gemini-3.1-flash-lite-image", "gemini-3.1-flash-image-preview"
 LEFT, CENTER, RIGHT = 3, 4, 5

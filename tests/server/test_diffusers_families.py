@@ -13,7 +13,7 @@ from google import genai
 from google.genai import errors, types
 from PIL import Image
 
-from tests.server.conftest import API_KEY, running_server
+from tests.server_process import API_KEY, running_server
 from tests.tiny_pipelines import build_klein, build_kontext, build_sana
 
 CATALOG = """

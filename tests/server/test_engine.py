@@ -14,7 +14,7 @@ import pytest
 from google import genai
 from google.genai import types
 
-from tests.server.conftest import API_KEY, running_server
+from tests.server_process import API_KEY, running_server
 
 CATALOG = """
 [models."mini-batched"]

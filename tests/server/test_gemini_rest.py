@@ -9,7 +9,7 @@ import httpx
 import pytest
 from PIL import Image
 
-from tests.server.conftest import API_KEY
+from tests.server_process import API_KEY
 
 URL = "/v1beta/models/gemini-3.1-flash-lite-image:generateContent"
 

@@ -10,8 +10,8 @@ from google.genai import errors, types
 from PIL import Image
 
 from plantain.mini.detect import detect
-from tests.server.conftest import API_KEY
 from tests.server.replies import image_bytes
+from tests.server_process import API_KEY
 
 LITE = "gemini-3.1-flash-lite-image"
 FULL = "gemini-3.1-flash-image-preview"

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from tests.server.conftest import API_KEY
+from tests.server_process import API_KEY
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "migrating.md"
 

@@ -1,4 +1,4 @@
-"""bench/mini_eval.py end to end on a few cases of each split, as a user runs it."""
+"""`python -m plantain.mini.evaluate` end to end on a few cases of each split, as a user runs it."""
 
 from __future__ import annotations
 
@@ -9,9 +9,6 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-BENCH = ROOT / "bench" / "mini_eval.py"
-
 
 @pytest.mark.parametrize("split", ["validation", "seen"])
 def test_a_split_is_scored_and_written(tmp_path: Path, split: str) -> None:
@@ -21,7 +18,8 @@ def test_a_split_is_scored_and_written(tmp_path: Path, split: str) -> None:
     run = subprocess.run(
         [
             sys.executable,
-            str(BENCH),
+            "-m",
+            "plantain.mini.evaluate",
             "--split",
             split,
             "--limit",
@@ -65,7 +63,7 @@ def test_a_split_is_scored_and_written(tmp_path: Path, split: str) -> None:
 def test_an_unknown_split_is_a_usage_error(tmp_path: Path) -> None:
     out = tmp_path / "eval.json"
     run = subprocess.run(
-        [sys.executable, str(BENCH), "--split", "training", "--out", str(out)],
+        [sys.executable, "-m", "plantain.mini.evaluate", "--split", "training", "--out", str(out)],
         capture_output=True,
         text=True,
         timeout=120,

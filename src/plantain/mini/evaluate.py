@@ -1,16 +1,16 @@
 """Quality of the built-in mini model on the held-out set of the mini world.
 
-    python bench/mini_eval.py [--weights FOLDER] [--split test|validation|seen] [--limit N] [--holding WORD]
+    python -m plantain.mini.evaluate [--weights FOLDER] [--split test|validation|seen] [--limit N]
+        [--holding WORD] [--out FILE.json] [--grid FILE.png]
 
-Generates every held-out prompt (520) and applies every held-out edit (300) with fixed seeds, reads
-each result back with the world's detector, prints a table and writes bench/results/mini_eval.json
-and the sample grid docs/mini-samples.png.
+Generates every held-out prompt (520) and applies every held-out edit (300) with fixed seeds, through
+the model's backend as the service serves it, reads each result back with the world's detector,
+prints a table and writes the scores as JSON (and, with --grid, a sample grid).
 """
 
 from __future__ import annotations
 
 import json
-import sys
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -24,17 +24,28 @@ from rich.console import Console
 from rich.table import Table
 from tqdm import tqdm
 
-sys.path.insert(0, str(Path(__file__).parent))
-from _machine import describe, machine, mini_backend
 from plantain.backends.diffusers_backend import DiffusersBackend
+from plantain.backends.registry import load_backend
+from plantain.core.catalog import load_catalog
 from plantain.core.jobs import ImageJob
+from plantain.core.settings import Settings
+from plantain.machine import describe, machine
 from plantain.mini.edits import edit_text
-from plantain.mini.grammar import prompt_text
+from plantain.mini.grammar import PromptSpec, prompt_text
 from plantain.mini.heldout import EVAL_SEED, eval_edits, eval_prompts, prompt_held_out, seen_edits, seen_prompts
 from plantain.mini.render import render_image
 from plantain.mini.score import EDIT_FAILURES, PROMPT_METRICS, edit_failure, score_prompt
 
-ROOT = Path(__file__).resolve().parent.parent
+
+def mini_backend(weights: Path | None = None) -> DiffusersBackend:
+    """The built-in model as the service loads it (catalog entry plantain-mini)."""
+    entry = load_catalog().get("plantain-mini")
+    assert entry is not None
+    backend = load_backend(entry, Settings(mini_weights=weights))
+    assert isinstance(backend, DiffusersBackend)
+    return backend
+
+
 BARS = {"colour_shape": 0.90, "count": 0.80, "position": 0.80, "whole": 0.70, "edits": 0.80}
 # test: the fixed held-out set the bars are for; validation: other held-out cases of the same kinds,
 # for tuning; seen: cases drawn as training draws them (no held-out combination), to tell what a
@@ -56,7 +67,7 @@ def split_cases(split: str) -> tuple[list[Any], list[Any]]:
     raise ValueError(f"split must be one of {', '.join(SPLITS)}, not {split!r}")
 
 
-def category(spec) -> str:  # type: ignore[no-untyped-def]
+def category(spec: PromptSpec) -> str:
     if not prompt_held_out(spec):
         return f"{spec.kind} (seen kinds)"
     if spec.kind == "relation" and spec.relation == "below" and {o.shape for o in spec.objects} == {"circle", "square"}:
@@ -255,8 +266,8 @@ def main(
             "(cases drawn as training draws them)."
         ),
     ] = "test",
-    out: Annotated[Path, typer.Option(help="JSON results.")] = ROOT / "bench/results/mini_eval.json",
-    grid: Annotated[Path | None, typer.Option(help="Sample grid PNG.")] = ROOT / "docs/mini-samples.png",
+    out: Annotated[Path, typer.Option(help="JSON results.")] = Path("mini_eval.json"),
+    grid: Annotated[Path | None, typer.Option(help="Also draw a grid of samples to this PNG.")] = None,
 ) -> None:
     if split not in SPLITS:
         raise typer.BadParameter(f"must be one of {', '.join(SPLITS)}", param_hint="--split")

@@ -13,6 +13,9 @@ from plantain.mini.detect import detect
 from plantain.mini.render import render_image
 from plantain.mini.world import Obj, Scene
 
+# A real server process, training or the model at length: `pytest -m "not slow"` skips it.
+pytestmark = pytest.mark.slow
+
 
 def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(

@@ -9,6 +9,9 @@ from pathlib import Path
 
 import pytest
 
+# A real server process, training or the model at length: `pytest -m "not slow"` skips it.
+pytestmark = pytest.mark.slow
+
 
 @pytest.mark.parametrize("split", ["validation", "seen"])
 def test_a_split_is_scored_and_written(tmp_path: Path, split: str) -> None:

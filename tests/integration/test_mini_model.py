@@ -6,6 +6,7 @@ import json
 from dataclasses import asdict, replace
 
 import numpy as np
+import pytest
 import torch
 from diffusers import FlowMatchEulerDiscreteScheduler, UNet2DConditionModel
 
@@ -22,6 +23,9 @@ from plantain.mini.sampling import random_scene
 from plantain.mini.score import score_edit, score_prompt
 from plantain.mini.train import Recipe
 from plantain.mini.world import Obj, Scene
+
+# A real server process, training or the model at length: `pytest -m "not slow"` skips it.
+pytestmark = pytest.mark.slow
 
 
 def test_shipped_folder_is_a_diffusers_pipeline() -> None:

@@ -17,6 +17,9 @@ from plantain.mini.pipeline import PREDICTIONS, MiniPipeline, load_mini_pipeline
 from plantain.mini.text_encoder import HIDDEN
 from plantain.mini.train import Batches, Recipe, command, cross_attention_layers, train
 
+# A real server process, training or the model at length: `pytest -m "not slow"` skips it.
+pytestmark = pytest.mark.slow
+
 TINY = Recipe(steps=3, batch_size=4, prompt_pool=48, channels=(8, 16, 16), heads=2, warmup=1)
 
 

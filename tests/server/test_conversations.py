@@ -22,6 +22,9 @@ from tests.chat_server import chat_server
 from tests.server.replies import image_bytes, image_of, texts_of
 from tests.server_process import API_KEY, running_server
 
+# A real server process, training or the model at length: `pytest -m "not slow"` skips it.
+pytestmark = pytest.mark.slow
+
 LITE, FULL = "gemini-3.1-flash-lite-image", "gemini-3.1-flash-image-preview"
 LEFT, CENTER, RIGHT = 3, 4, 5
 

@@ -16,6 +16,9 @@ from PIL import Image
 from tests.server_process import API_KEY, running_server
 from tests.tiny_pipelines import build_klein, build_kontext, build_sana
 
+# A real server process, training or the model at length: `pytest -m "not slow"` skips it.
+pytestmark = pytest.mark.slow
+
 CATALOG = """
 [models."tiny-sana"]
 display_name = "tiny SANA"

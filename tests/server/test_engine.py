@@ -16,6 +16,9 @@ from google.genai import types
 
 from tests.server_process import API_KEY, running_server
 
+# A real server process, training or the model at length: `pytest -m "not slow"` skips it.
+pytestmark = pytest.mark.slow
+
 CATALOG = """
 [models."mini-batched"]
 display_name = "mini, batched"

@@ -13,6 +13,9 @@ from plantain.mini.detect import detect
 from tests.server.replies import image_bytes
 from tests.server_process import API_KEY
 
+# A real server process, training or the model at length: `pytest -m "not slow"` skips it.
+pytestmark = pytest.mark.slow
+
 LITE = "gemini-3.1-flash-lite-image"
 FULL = "gemini-3.1-flash-image-preview"
 

@@ -13,6 +13,9 @@ from PIL import Image
 
 from tests.server_process import API_KEY
 
+# A real server process, training or the model at length: `pytest -m "not slow"` skips it.
+pytestmark = pytest.mark.slow
+
 DOC = Path(__file__).resolve().parents[2] / "docs" / "migrating.md"
 
 

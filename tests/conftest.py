@@ -5,8 +5,9 @@ import torch
 
 from plantain.backends.diffusers_backend import DiffusersBackend
 from plantain.backends.registry import load_backend
-from plantain.core.catalog import ModelEntry, load_catalog
+from plantain.core.catalog import Catalog, ModelEntry, load_catalog
 from plantain.core.settings import Settings
+from tests.tiny_pipelines import tiny_catalog
 
 
 @pytest.fixture(scope="session")
@@ -24,3 +25,9 @@ def backend(mini_entry: ModelEntry) -> DiffusersBackend:
     backend = load_backend(mini_entry, Settings())
     assert isinstance(backend, DiffusersBackend)
     return backend
+
+
+@pytest.fixture(scope="session")
+def catalog(tmp_path_factory: pytest.TempPathFactory) -> Catalog:
+    """Tiny random-weight SANA and FLUX.2 klein folders behind a catalog, loaded as real checkpoints are."""
+    return tiny_catalog(tmp_path_factory.mktemp("tiny-catalog"))

@@ -39,6 +39,8 @@ from transformers import (
 )
 from transformers.convert_slow_tokenizer import bytes_to_unicode
 
+from plantain.core.catalog import Catalog
+
 BYTE_SYMBOLS = list(bytes_to_unicode().values())
 CHAT_TEMPLATE = (
     "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
@@ -142,3 +144,38 @@ def build_kontext(folder: Path) -> Path:
     )  # fmt: skip
     pipe.save_pretrained(folder)
     return folder
+
+
+def tiny_catalog(root: Path) -> Catalog:
+    sana, klein = build_sana(root / "sana"), build_klein(root / "klein")
+    prices = {"input_per_million_tokens": 0.0, "output_per_million_tokens": 0.0}
+    common = {"licence": "test weights", "steps": 2, "max_render_side": 64, "prices": prices}
+    return Catalog.model_validate(
+        {
+            "models": {
+                "tiny-sana": {
+                    **common,
+                    "display_name": "tiny SANA",
+                    "family": "sana",
+                    "checkpoint": str(sana),
+                    "sizes": ["512", "1K"],
+                    "can_edit": False,
+                    "call_options": {"complex_human_instruction": []},
+                },
+                "tiny-klein": {
+                    **common,
+                    "display_name": "tiny FLUX.2 klein",
+                    "family": "flux2-klein",
+                    "checkpoint": str(klein),
+                    "call_options": {"text_encoder_out_layers": [1]},
+                },
+                "tiny-klein-2": {
+                    **common,
+                    "display_name": "the same weights under a second ID",
+                    "family": "flux2-klein",
+                    "checkpoint": str(klein),
+                    "call_options": {"text_encoder_out_layers": [1]},
+                },
+            }
+        }
+    )

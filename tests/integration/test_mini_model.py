@@ -117,7 +117,7 @@ def test_an_edit_takes_and_the_rest_stays(backend: DiffusersBackend) -> None:
     assert all(image.size == (1024, 1024) for image in edited)
     results = [detect(image) for image in edited]
     # Exactly the edited scene: the circle turned blue, every other object and the background as they
-    # were. The shipped model gets 10 of these 16 (bench/mini_eval.py measures edits at scale).
+    # were. The shipped model gets 10 of these 16 (python -m plantain.mini.evaluate measures edits at scale).
     exact = [result == apply_edit(scene, edit) for scene, result in zip(scenes, results, strict=True)]
     assert sum(exact) >= 7, results
 

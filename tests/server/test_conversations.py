@@ -261,7 +261,7 @@ def test_storyboard_interleaves_planned_panels(
         "And stops at the right.",
     ]
     # Each panel is drawn from its own planned prompt: three different pictures. (Whether the circle
-    # lands in the named cell is the model's position quality, measured by bench/mini_eval.py.)
+    # lands in the named cell is the model's position quality, measured by python -m plantain.mini.evaluate.)
     panels = [p.inline_data.data for p in parts[1::2]]  # type: ignore[union-attr]
     assert len(set(panels)) == 3
     assert all(Image.open(io.BytesIO(data)).size == (1024, 1024) for data in panels)  # type: ignore[arg-type]

@@ -3,7 +3,7 @@ size, text parts, token usage, and how many jobs shared the device batch."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
@@ -50,8 +50,8 @@ class Result:
     candidates: list[list[Part]]  # the parts of each candidate, in order
     usage: Usage
     batch_size: int = 0  # jobs in the device batch that drew the images (0: no images)
-    images: list[ImageOut] = field(default_factory=list)
 
-    def __post_init__(self) -> None:
-        if not self.images:
-            self.images = [p for parts in self.candidates for p in parts if isinstance(p, ImageOut)]
+    @property
+    def images(self) -> list[ImageOut]:
+        """Every image part, in candidate order."""
+        return [p for parts in self.candidates for p in parts if isinstance(p, ImageOut)]

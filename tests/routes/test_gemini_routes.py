@@ -216,6 +216,16 @@ def test_a_stream_carries_the_same_reply_in_one_event(client: TestClient) -> Non
     assert event["usageMetadata"] == plain["usageMetadata"]
 
 
+def test_a_small_input_image_is_taken_by_a_family_that_wants_larger(client: TestClient) -> None:
+    payload = {
+        "contents": [{"parts": [{"inlineData": {"mimeType": "image/png", "data": png((48, 32))}}, {"text": "blue"}]}],
+        "generationConfig": {"responseModalities": ["IMAGE"]},
+    }
+    r = client.post("/v1beta/models/tiny-klein:generateContent", json=payload)
+    assert r.status_code == 200, r.text  # Klein's own processor refuses under 64 pixels a side
+    assert image_of(r.json()).size == (1264, 848)
+
+
 def test_an_edit_on_a_model_that_edits(client: TestClient) -> None:
     payload = {
         "contents": [{"parts": [{"inlineData": {"mimeType": "image/png", "data": png((96, 64))}}, {"text": "blue"}]}],

@@ -182,9 +182,13 @@ class DiffusersBackend:
             assert self.family.edit_argument is not None
 
             def fit(im: Image.Image) -> Image.Image:
-                if not self.family.resize_inputs or im.size == (width, height):
-                    return im
-                return im.convert("RGB").resize((width, height), Image.Resampling.LANCZOS)
+                if self.family.resize_inputs and im.size != (width, height):
+                    return im.convert("RGB").resize((width, height), Image.Resampling.LANCZOS)
+                if min(im.size) < self.family.min_input_side:
+                    scale = self.family.min_input_side / min(im.size)
+                    size = (max(1, round(im.width * scale)), max(1, round(im.height * scale)))
+                    return im.convert("RGB").resize(size, Image.Resampling.LANCZOS)
+                return im
 
             if self.family.batch_edits:
                 kwargs[self.family.edit_argument] = [fit(job.images[0]) for job in jobs]

@@ -37,6 +37,9 @@ class Family:
     edit_guidance_scale: float | None = None
     # The backend class that serves the family (backends.registry.BACKENDS), unless an entry names one.
     backend: str = "diffusers"
+    # Input images with a side shorter than this are scaled up to it first (pipelines that refuse
+    # smaller ones, where Google's models take any size).
+    min_input_side: int = 0
 
 
 FAMILIES: dict[str, Family] = {
@@ -60,7 +63,8 @@ FAMILIES: dict[str, Family] = {
         # Sana bins every request to a trained resolution and resizes unless told not to.
         Family("sana", "SanaPipeline", None, False, 32, 20, 4.5, {"use_resolution_binning": False}),
         Family("sana-sprint", "SanaSprintPipeline", None, False, 32, 2, 4.5, {"use_resolution_binning": False}),
-        Family("flux2-klein", "Flux2KleinPipeline", "image", False, 16, 4, 1.0),
+        # Klein's image processor refuses inputs under 64 pixels a side.
+        Family("flux2-klein", "Flux2KleinPipeline", "image", False, 16, 4, 1.0, min_input_side=64),
         # Kontext would snap the input to its own preferred sizes and the output to 1024x1024's area.
         Family(
             "flux-kontext",

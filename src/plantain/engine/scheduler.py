@@ -16,6 +16,7 @@ turns on the device through one lock, since a pipeline's scheduler is stateful.
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import time
 from collections import deque
@@ -29,6 +30,7 @@ from plantain.core.errors import ErrorKind, ServiceError, deadline_error, invali
 from plantain.core.jobs import ImageJob
 from plantain.engine.tickets import Priority, State, Ticket
 
+log = logging.getLogger("plantain.engine")
 BATCH_SIZE = Histogram(
     "plantain_batch_size", "Jobs per device batch", ["pipeline"], buckets=(1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 64)
 )
@@ -198,6 +200,7 @@ class PipelineQueue:
             INTERRUPTED.labels(self.name).inc()
             images = []
         except Exception as exc:  # a backend failure fails this batch's tickets, not the worker
+            log.exception("model %s failed on a batch of %d", self.name, len(jobs))
             for t in batch:
                 t.state = State.FAILED
                 JOBS.labels(self.name, "failed").inc(len(t.jobs))

@@ -8,15 +8,18 @@ contract, and the mini world is one family behind it.
 from __future__ import annotations
 
 import zlib
+from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from PIL import Image
 
-from plantain.backends.base import PromptReading
+from plantain.backends.base import PromptReading, StepHook
 from plantain.backends.diffusers_backend import DiffusersBackend, prepare_torch
 from plantain.core.catalog import ModelEntry
+from plantain.core.jobs import ImageJob
 from plantain.core.settings import Settings
 from plantain.mini.detect import read_scene
 from plantain.mini.edits import is_edit_instruction, parse_edit
@@ -51,6 +54,12 @@ class MiniBackend(DiffusersBackend):
             description = "That is an edit: send it with the image to change, and ask for an image back."
         return PromptReading(needs_image=is_edit_instruction(prompt), description=description)
 
+    def render(self, jobs: Sequence[ImageJob], on_step: StepHook | None = None) -> list[Image.Image]:
+        # An image to edit that was served at another aspect ratio holds the world's square in its
+        # centre: edit that square, not the whole picture squeezed into one.
+        squared = [replace(job, images=[square_centre(im) for im in job.images]) for job in jobs]
+        return super().render(squared, on_step)
+
     def describe(self, image: Image.Image) -> str | None:
         scene, unrecognised = read_scene(square_centre(image))
         extra = " Some of it is outside the world I know." if unrecognised else ""
@@ -59,8 +68,8 @@ class MiniBackend(DiffusersBackend):
 
 def square_centre(image: Image.Image) -> Image.Image:
     """The square the world was drawn in. Served at another aspect ratio, a mini image is the square
-    scaled to fit and centred, the rest filled with its background (imaging.encode.upscale); read
-    whole, the band would squeeze the scene out of its grid."""
+    scaled to fit and centred, the rest filled with its background (imaging.encode.upscale); read or
+    edited whole, the band would squeeze the scene out of its grid."""
     w, h = image.size
     side = min(w, h)
     left, top = (w - side) // 2, (h - side) // 2

@@ -73,3 +73,9 @@ def test_the_catalog_picks_the_backend_class(catalog: Catalog) -> None:
     )
     with pytest.raises(ValueError, match="unknown backend 'nope'"):
         check_catalog(bad)
+
+
+def test_progress_hears_every_denoising_step(service: Service) -> None:
+    steps: list[tuple[int, int]] = []
+    asyncio.run(service.generate(request(seed=2), CancelToken(), lambda i, total: steps.append((i, total))))
+    assert steps == [(0, 2), (1, 2)]  # the tiny entry's two steps, from the first on

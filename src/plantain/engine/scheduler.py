@@ -20,7 +20,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 
 from PIL import Image
 from prometheus_client import Counter, Histogram
@@ -70,12 +70,18 @@ class PipelineQueue:
     # -- submitting (event loop side) ------------------------------------------------------------
 
     def submit(
-        self, jobs: list[ImageJob], priority: Priority, deadline: float | None, loop: asyncio.AbstractEventLoop
+        self,
+        jobs: list[ImageJob],
+        priority: Priority,
+        deadline: float | None,
+        loop: asyncio.AbstractEventLoop,
+        progress: Callable[[int, int], None] | None = None,
     ) -> Ticket:
         if len(jobs) > self.max_batch:
             raise invalid_argument(f"{len(jobs)} candidates do not fit one device batch of {self.max_batch}")
         ticket = Ticket(jobs, priority, deadline, loop, loop.create_future(), self.backend.batch_key(jobs[0]))
         ticket.on_cancel = self._cancelled
+        ticket.progress = progress  # set before the worker can see the ticket
         with self._cv:
             if self._queued_jobs + len(jobs) > self.max_queue:
                 retry = max(1, round(self.estimated_wait()))

@@ -113,9 +113,7 @@ class Service:
         progress: Progress | None,
     ) -> Ticket:
         queue = self.engine.queue_for(plan.entry.id, backend, plan.entry.max_batch)
-        ticket = queue.submit(plan.jobs, request.priority, cancel.deadline, asyncio.get_running_loop())
-        ticket.progress = progress
-        return ticket
+        return queue.submit(plan.jobs, request.priority, cancel.deadline, asyncio.get_running_loop(), progress)
 
     async def _wait(self, ticket: Ticket, cancel: CancelToken) -> list[Image.Image]:
         """The ticket's images; the ticket is cancelled when the token is, or its deadline passes."""

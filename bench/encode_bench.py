@@ -20,8 +20,9 @@ from PIL import Image
 from rich.console import Console
 from rich.table import Table
 
-from bench._machine import describe, machine, mini_backend
 from plantain.core.jobs import ImageJob
+from plantain.machine import describe, machine
+from plantain.mini.evaluate import mini_backend
 
 ROOT = Path(__file__).resolve().parent.parent
 FORMATS: list[tuple[str, str, dict[str, object]]] = [

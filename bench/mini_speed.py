@@ -20,10 +20,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from bench._machine import describe, machine, mini_backend
 from plantain.backends.diffusers_backend import DiffusersBackend
 from plantain.core.settings import Settings
 from plantain.imaging.encode import encode_png, upscale
+from plantain.machine import describe, machine
+from plantain.mini.evaluate import mini_backend
 
 ROOT = Path(__file__).resolve().parent.parent
 BARS = {1: 1.0, 8: 3.0}

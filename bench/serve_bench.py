@@ -25,9 +25,10 @@ from rich.console import Console
 from rich.table import Table
 from tests.server_process import API_KEY, server_process
 
-from bench._machine import describe, machine, mini_backend
 from plantain.core.jobs import ImageJob
 from plantain.imaging.encode import encode_png
+from plantain.machine import describe, machine
+from plantain.mini.evaluate import mini_backend
 
 ROOT = Path(__file__).resolve().parent.parent
 PROMPTS = ["two red circles on a white background", "a large blue square at the top left", "three pink diamonds"]

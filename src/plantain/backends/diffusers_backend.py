@@ -75,6 +75,11 @@ def load_pipeline(family: Family, checkpoint: str, pipeline_class: str | None, s
         pipe = cls.from_pretrained(source, torch_dtype=dtype, local_files_only=offline(settings) or local.exists())
     except (OSError, ValueError) as exc:  # not downloaded and offline, no such repo, not a pipeline folder
         raise BackendUnavailable(f"cannot load {checkpoint}: {first_line(exc)}") from exc
+    return on_device(pipe, device)
+
+
+def on_device(pipe: Any, device: str) -> Any:
+    """A loaded pipeline moved to its device, its own progress bars off (the caller has its display)."""
     pipe.to(device)
     pipe.set_progress_bar_config(disable=True)
     return pipe

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from plantain.backends.base import Interrupted, PromptReading
+from plantain.backends.base import Interrupted, PromptReading, Step
 from plantain.backends.diffusers_backend import DiffusersBackend
 from plantain.backends.registry import load_backend
 from plantain.core.catalog import ModelEntry
@@ -78,14 +78,33 @@ def test_images_come_at_each_jobs_size_and_jobs_of_one_key_share_a_batch(backend
 def test_a_step_hook_stops_the_batch(backend: DiffusersBackend) -> None:
     seen: list[tuple[int, int]] = []
 
-    def stop(i: int, total: int) -> bool:
-        seen.append((i, total))
+    def stop(step: Step) -> bool:
+        seen.append((step.index, step.total))
         return False
 
     with pytest.raises(Interrupted):
         backend.generate(jobs(backend), stop)
     assert seen == [(0, 2)]
     assert backend.generate(jobs(backend)[:1])  # the next batch runs whole
+
+
+def test_previews_are_the_state_of_each_job_where_the_family_shows_it(backend: DiffusersBackend) -> None:
+    batch = jobs(backend)
+    shown: list[tuple[tuple[int, ...], list[tuple[int, int]]]] = []
+
+    def look(step: Step) -> None:
+        if step.decode is not None:
+            shown.append((step.jobs, [im.size for im in step.decode()]))
+
+    final = backend.generate(batch, look)
+    if backend.family.preview is None:
+        assert shown == []
+        return
+    # Every step of every pipeline call, one image per job it advanced, at the job's render size.
+    assert shown
+    for positions, sizes in shown:
+        assert sizes == [backend.render_size(batch[p].width, batch[p].height) for p in positions]
+    assert sorted({p for positions, _ in shown for p in positions}) == list(range(len(final)))
 
 
 def test_a_family_without_words_says_nothing(backend: DiffusersBackend) -> None:

@@ -78,7 +78,13 @@ def test_mini_family_reads_prompts() -> None:
     assert reading == MiniBackend.read_prompt("two green squares on a beige background")
     edit = MiniBackend.read_prompt("make the circle blue")
     assert edit.needs_image and edit.description is not None and "edit" in edit.description
-    assert MiniBackend.read_prompt("tell me a story") == PromptReading()
+    assert reading.plan == (
+        "Reading the prompt in my world's grammar: 2 green squares, each of a size and place of my choosing, "
+        "on a beige background."
+    )
+    story = MiniBackend.read_prompt("tell me a story")
+    assert story.description is None and not story.needs_image
+    assert story.plan is not None and "outside my world's grammar" in story.plan
     assert DiffusersBackend.read_prompt("make the circle blue") == PromptReading()
 
 

@@ -17,9 +17,23 @@ from plantain.core.catalog import ModelEntry
 from plantain.core.jobs import ImageJob
 from plantain.core.settings import Settings
 
-# Called after each denoising step with (step index, total steps); returning False asks the
-# backend to stop the batch between steps.
-StepHook = Callable[[int, int], bool | None]
+
+@dataclass(frozen=True)
+class Step:
+    """One denoising step of one pipeline call, as a step hook sees it."""
+
+    index: int  # 0-based
+    total: int
+    # Positions, in the list `generate` was given, of the jobs this call advances (a batch of
+    # mixed sizes is several calls).
+    jobs: tuple[int, ...]
+    # The current state of those jobs as images (render size), decoded only when called; None when
+    # the family cannot show its intermediate state.
+    decode: Callable[[], list[Image.Image]] | None = None
+
+
+# Called after each denoising step; returning False asks the backend to stop the batch between steps.
+StepHook = Callable[[Step], bool | None]
 
 
 @dataclass(frozen=True)
@@ -41,6 +55,9 @@ class PromptReading:
     needs_image: bool = False
     # A sentence about what the prompt would draw, for text-only answers; None: nothing to say.
     description: str | None = None
+    # The prompt read into the family's own terms: what it is about to draw (a thinking model's
+    # plan when no language model is configured); None: the family has no such reading.
+    plan: str | None = None
 
 
 class Interrupted(Exception):
@@ -66,6 +83,15 @@ class Backend(Protocol):
 
     def generate(self, jobs: Sequence[ImageJob], on_step: StepHook | None = None) -> list[Image.Image]:
         """One device batch: one image per job, at that job's size, in job order."""
+        ...
+
+    @classmethod
+    def pixel_step(cls, entry: ModelEntry) -> int:
+        """Output sides it draws exactly at any multiple of (1: any size); other sizes are mapped."""
+        ...
+
+    def upscale(self, image: Image.Image, factor: int) -> Image.Image:
+        """`image` at `factor` times its size, by the family's own upscaler."""
         ...
 
     def batch_key(self, job: ImageJob) -> Hashable:

@@ -13,7 +13,7 @@ from typing import Any
 import torch
 from PIL import Image
 
-from plantain.backends.base import BackendUnavailable, Capabilities, Interrupted, PromptReading, StepHook
+from plantain.backends.base import BackendUnavailable, Capabilities, Interrupted, PromptReading, Step, StepHook
 from plantain.backends.families import Family, family_of
 from plantain.core.catalog import ModelEntry
 from plantain.core.jobs import ImageJob
@@ -85,7 +85,32 @@ def on_device(pipe: Any, device: str) -> Any:
     return pipe
 
 
+def load_preview_decoder(checkpoint: str, settings: Settings) -> Any:
+    """A tiny autoencoder (diffusers' AutoencoderTiny, e.g. TAESD) for cheap previews."""
+    from diffusers import AutoencoderTiny
+
+    device, dtype = prepare_torch(settings)
+    local = Path(checkpoint).expanduser()
+    source = str(local) if local.exists() else checkpoint
+    try:
+        tiny = AutoencoderTiny.from_pretrained(
+            source, torch_dtype=dtype, local_files_only=offline(settings) or local.exists()
+        )
+    except (OSError, ValueError) as exc:
+        raise BackendUnavailable(f"cannot load the preview decoder {checkpoint}: {first_line(exc)}") from exc
+    return tiny.to(device).eval()
+
+
+def tensor_images(x: torch.Tensor) -> list[Image.Image]:
+    """(B, 3, H, W) in [-1, 1] as RGB images."""
+    arrays = ((x.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+    return [Image.fromarray(a, mode="RGB") for a in arrays]
+
+
 class DiffusersBackend:
+    # Loaded by the registry beside the pipeline when the entry names one (preview_decoder).
+    preview_decoder: Any = None
+
     def __init__(self, pipe: Any, family: Family, entry: ModelEntry) -> None:
         self.pipe = pipe
         self.family = family
@@ -112,14 +137,31 @@ class DiffusersBackend:
 
     @classmethod
     def load(cls, entry: ModelEntry, settings: Settings) -> DiffusersBackend:
-        return cls(cls.load_pipe(entry, settings), family_of(entry.id, entry.family), entry)
+        return cls.on_pipe(cls.load_pipe(entry, settings), entry, settings)
+
+    @classmethod
+    def on_pipe(cls, pipe: Any, entry: ModelEntry, settings: Settings) -> DiffusersBackend:
+        """A backend for `entry` on an already loaded pipeline (entries may share one)."""
+        backend = cls(pipe, family_of(entry.id, entry.family), entry)
+        if entry.preview_decoder:
+            backend.preview_decoder = load_preview_decoder(entry.preview_decoder, settings)
+        return backend
 
     @classmethod
     def read_prompt(cls, prompt: str) -> PromptReading:
         return PromptReading()
 
+    @classmethod
+    def pixel_step(cls, entry: ModelEntry) -> int:
+        return family_of(entry.id, entry.family).multiple_of
+
+    def upscale(self, image: Image.Image, factor: int) -> Image.Image:
+        if self.family.upscaler is None:
+            raise ValueError(f"the {self.family.name} family has no upscaler")
+        return upscale(image, (image.width * factor, image.height * factor), self.family.upscaler)
+
     def batch_key(self, job: ImageJob) -> Hashable:
-        return (self.render_size(job.width, job.height), job.steps, job.guidance, bool(job.images))
+        return (self.render_size(job.width, job.height), job.steps, job.effort, job.guidance, bool(job.images))
 
     def weights_id(self) -> Hashable:
         return id(self.pipe)
@@ -155,19 +197,45 @@ class DiffusersBackend:
 
         for (w, h, edit, _), group in groupby(sorted(indexed, key=key), key=key):
             items = list(group)
-            images = self._call([job for _, job in items], w, h, edit, on_step)
+            positions = tuple(i for i, _ in items)
+            images = self._call([job for _, job in items], positions, w, h, edit, on_step)
             out.update({i: im for (i, _), im in zip(items, images, strict=True)})
         return [out[i] for i in range(len(jobs))]
 
+    def preview_images(self, latents: torch.Tensor) -> list[Image.Image]:
+        """A step's latents as images: pixels as they are, latents through the tiny autoencoder when
+        there is one, else through the pipeline's VAE (only for the few steps a preview is asked of)."""
+        with torch.no_grad():
+            if self.family.preview == "pixels":
+                return tensor_images(latents)
+            decoder = self.preview_decoder if self.preview_decoder is not None else self.pipe.vae
+            config = decoder.config
+            scaled = latents.to(decoder.dtype) / getattr(config, "scaling_factor", 1.0)
+            if getattr(config, "shift_factor", None) is not None:
+                scaled = scaled + config.shift_factor
+            return tensor_images(decoder.decode(scaled, return_dict=False)[0])
+
     def _call(
-        self, jobs: list[ImageJob], width: int, height: int, edit: bool, on_step: StepHook | None
+        self,
+        jobs: list[ImageJob],
+        positions: tuple[int, ...],
+        width: int,
+        height: int,
+        edit: bool,
+        on_step: StepHook | None,
     ) -> list[Image.Image]:
-        steps = jobs[0].steps or self.capabilities.steps
+        steps = jobs[0].steps or max(1, round(self.capabilities.steps * jobs[0].effort))
         default = self.edit_guidance_scale if edit else self.guidance_scale
         guidance = jobs[0].guidance if jobs[0].guidance is not None else default
 
         def callback(pipe: Any, i: int, t: Any, tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-            if on_step is not None and on_step(i, steps) is False:
+            if on_step is None:
+                return tensors
+            latents = tensors.get("latents")
+            decode = None
+            if self.family.preview is not None and latents is not None and latents.dim() == 4:
+                decode = lambda: self.preview_images(latents)  # noqa: E731  (bound to this step's latents)
+            if on_step(Step(i, steps, positions, decode)) is False:
                 pipe._interrupt = True
             return tensors
 

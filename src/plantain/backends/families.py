@@ -40,6 +40,12 @@ class Family:
     # Input images with a side shorter than this are scaled up to it first (pipelines that refuse
     # smaller ones, where Google's models take any size).
     min_input_side: int = 0
+    # How intermediate images are read from a step's latents: "pixels" (the model denoises pixels),
+    # "vae" (4-D latents through a tiny autoencoder when the entry names one, else the pipeline's
+    # own VAE), or None (no previews: packed latents this backend does not unpack).
+    preview: str | None = None
+    # The filter that upscales its images (Imagen's upscale_image), or None when it cannot.
+    upscaler: str | None = None
 
 
 FAMILIES: dict[str, Family] = {
@@ -59,10 +65,23 @@ FAMILIES: dict[str, Family] = {
             resample="nearest",
             edit_guidance_scale=1.5,
             backend="mini",
+            preview="pixels",
+            # Its world is flat colour on a grid: nearest-neighbour enlargement is exact.
+            upscaler="nearest",
         ),
         # Sana bins every request to a trained resolution and resizes unless told not to.
-        Family("sana", "SanaPipeline", None, False, 32, 20, 4.5, {"use_resolution_binning": False}),
-        Family("sana-sprint", "SanaSprintPipeline", None, False, 32, 2, 4.5, {"use_resolution_binning": False}),
+        Family("sana", "SanaPipeline", None, False, 32, 20, 4.5, {"use_resolution_binning": False}, preview="vae"),
+        Family(
+            "sana-sprint",
+            "SanaSprintPipeline",
+            None,
+            False,
+            32,
+            2,
+            4.5,
+            {"use_resolution_binning": False},
+            preview="vae",
+        ),
         # Klein's image processor refuses inputs under 64 pixels a side.
         Family("flux2-klein", "Flux2KleinPipeline", "image", False, 16, 4, 1.0, min_input_side=64),
         # Kontext would snap the input to its own preferred sizes and the output to 1024x1024's area.
@@ -93,7 +112,10 @@ def family_of(entry_id: str, family: str) -> Family:
     return FAMILIES[family]
 
 
-def check_entry(entry_id: str, family: str, can_edit: bool) -> None:
-    """A catalog entry must name a known family, and claim editing only where the family edits."""
+def check_entry(entry_id: str, family: str, can_edit: bool, upscales: bool = False) -> None:
+    """A catalog entry must name a known family, and claim editing and upscaling only where the
+    family does them."""
     if can_edit and family_of(entry_id, family).edit_argument is None:
         raise ValueError(f"model {entry_id}: family {family} cannot edit images; set can_edit = false")
+    if upscales and family_of(entry_id, family).upscaler is None:
+        raise ValueError(f"model {entry_id}: family {family} has no upscaler; remove upscale_factors")

@@ -22,9 +22,10 @@ from plantain.core.catalog import ModelEntry
 from plantain.core.jobs import ImageJob
 from plantain.core.settings import Settings
 from plantain.mini.detect import read_scene
-from plantain.mini.edits import is_edit_instruction, parse_edit
-from plantain.mini.grammar import describe_scene, normalise, parse_prompt
+from plantain.mini.edits import edit_text, is_edit_instruction, parse_edit
+from plantain.mini.grammar import PromptSpec, describe_scene, normalise, parse_prompt
 from plantain.mini.sampling import scene_for
+from plantain.mini.world import POSITIONS, RELATIONS
 
 BUILTIN_MINI = "builtin:mini"
 
@@ -42,14 +43,24 @@ class MiniBackend(DiffusersBackend):
     def read_prompt(cls, prompt: str) -> PromptReading:
         description = None
         spec = parse_prompt(prompt)
+        edit = parse_edit(prompt)
+        if spec is not None:
+            plan = f"Reading the prompt in my world's grammar: {spec_plan(spec)}."
+        elif edit is not None:
+            plan = f"An edit instruction in my world's grammar: {edit.kind} ({edit_text(edit)})."
+        else:
+            plan = (
+                f'"{prompt.strip()}" is outside my world\'s grammar (flat shapes, colours, counts and places '
+                "on a 3x3 grid); I will draw what its nearest words mean to me."
+            )
         if spec is not None:
             # The layout the prompt leaves open is drawn at random when the image is made; the
             # description fixes one, from the prompt's own text so it is the same every time.
             scene = scene_for(spec, np.random.default_rng(zlib.crc32(normalise(prompt).encode())))
             description = f"I would draw {normalise(prompt)}. For example: {describe_scene(scene)}"
-        elif parse_edit(prompt) is not None:
+        elif edit is not None:
             description = "That is an edit: send it with the image to change, and ask for an image back."
-        return PromptReading(needs_image=is_edit_instruction(prompt), description=description)
+        return PromptReading(needs_image=is_edit_instruction(prompt), description=description, plan=plan)
 
     def render(self, jobs: Sequence[ImageJob], on_step: StepHook | None = None) -> list[Image.Image]:
         # An image to edit that was served at another aspect ratio holds the world's square in its
@@ -61,6 +72,22 @@ class MiniBackend(DiffusersBackend):
         scene, unrecognised = read_scene(square_centre(image))
         extra = " Some of it is outside the world I know." if unrecognised else ""
         return describe_scene(scene) + extra
+
+
+def spec_plan(spec: PromptSpec) -> str:
+    """What a parsed prompt fixes and what it leaves to chance, in words."""
+    bg = f"a {spec.background} background" if spec.background else "a background of my choosing"
+    if spec.kind == "count":
+        (o,) = spec.objects
+        return f"{spec.count} {o.colour} {o.shape}s, each of a size and place of my choosing, on {bg}"
+    if spec.kind == "relation":
+        a, b = spec.objects
+        assert spec.relation is not None
+        return f"a {a.colour} {a.shape} {RELATIONS[spec.relation]} a {b.colour} {b.shape}, on {bg}"
+    (o,) = spec.objects
+    size = f"{o.size} " if o.size else ""
+    where = f"at the {POSITIONS[o.cell]}" if o.cell is not None else "in a place of my choosing"
+    return f"one {size}{o.colour} {o.shape} {where}, on {bg}"
 
 
 def square_centre(image: Image.Image) -> Image.Image:

@@ -27,7 +27,7 @@ def backend_class(entry: ModelEntry) -> type[DiffusersBackend]:
 def check_catalog(catalog: Catalog) -> None:
     """Every entry names a known family and backend, and claims only what its family can do."""
     for entry in catalog.models.values():
-        check_entry(entry.id, entry.family, entry.can_edit)
+        check_entry(entry.id, entry.family, entry.can_edit, bool(entry.upscale_factors))
         backend_class(entry)
 
 
@@ -51,9 +51,13 @@ class BackendRegistry:
                 key = (cls.__name__, entry.family, entry.checkpoint, entry.pipeline_class)
                 if key not in self._pipes:
                     self._pipes[key] = cls.load_pipe(entry, self.settings)
-                self._backends[entry.id] = cls(self._pipes[key], family_of(entry.id, entry.family), entry)
+                self._backends[entry.id] = cls.on_pipe(self._pipes[key], entry, self.settings)
             return self._backends[entry.id]
 
     def read_prompt(self, entry: ModelEntry, prompt: str) -> PromptReading:
         """What the entry's family makes of a prompt, without loading its weights."""
         return backend_class(entry).read_prompt(prompt)
+
+    def pixel_step(self, entry: ModelEntry) -> int:
+        """Output sides the entry draws exactly at multiples of, without loading its weights."""
+        return backend_class(entry).pixel_step(entry)

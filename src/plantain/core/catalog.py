@@ -10,9 +10,11 @@ import tomllib
 from importlib import resources
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from plantain.core.sizes import ASPECT_RATIOS, SIZE_ALIASES, SIZE_TIERS
+
+UPSCALE_FACTORS = {"x2": 2, "x4": 4}
 
 
 class Prices(BaseModel):
@@ -30,6 +32,9 @@ class ModelEntry(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: str = ""
+    # Other names the entry answers to: the model IDs that apps ship as defaults ("gpt-image-1",
+    # "imagen-3.0-generate-002"), so they work without configuration.
+    aliases: list[str] = Field(default_factory=list)
     display_name: str
     description: str = ""
     version: str = "1"
@@ -47,10 +52,15 @@ class ModelEntry(BaseModel):
     # Render at most this many pixels on the long side, then upscale to the exact output size.
     max_render_side: int | None = Field(default=None, ge=8)
     call_options: dict[str, object] = Field(default_factory=dict)
+    # A tiny autoencoder (repo id or folder, e.g. TAESD's) that decodes intermediate previews cheaply;
+    # None: the pipeline's own VAE decodes the few previews asked for.
+    preview_decoder: str | None = None
     # What it can do.
     sizes: list[str] = Field(default_factory=lambda: ["1K"])
     aspect_ratios: list[str] = Field(default_factory=lambda: list(ASPECT_RATIOS))
     can_edit: bool = True
+    # Upscale factors it serves (Imagen's upscale_image: "x2", "x4"); empty: not an upscaler.
+    upscale_factors: list[str] = Field(default_factory=list)
     max_input_images: int = Field(default=14, ge=0)
     max_candidates: int = Field(default=4, ge=1)
     max_batch: int = Field(default=8, ge=1)
@@ -72,6 +82,9 @@ class ModelEntry(BaseModel):
         for ratio in self.aspect_ratios:
             if ratio not in ASPECT_RATIOS:
                 raise ValueError(f"unknown aspect ratio {ratio!r}")
+        for factor in self.upscale_factors:
+            if factor not in UPSCALE_FACTORS:
+                raise ValueError(f"unknown upscale factor {factor!r}; factors are {', '.join(UPSCALE_FACTORS)}")
         for size in self.sizes:
             if size not in self.image_output_tokens:
                 raise ValueError(f"image_output_tokens has no entry for size {size}")
@@ -90,12 +103,28 @@ class Catalog(BaseModel):
 
     @model_validator(mode="after")
     def _ids(self) -> Catalog:
+        names: dict[str, str] = {}
         for key, entry in self.models.items():
             entry.id = key
+            names[key] = key
+        for key, entry in self.models.items():
+            for alias in entry.aliases:
+                if alias in names:
+                    raise ValueError(f"model {key}: alias {alias!r} is already a name of {names[alias]}")
+                names[alias] = key
+        self._names = names
         return self
 
+    _names: dict[str, str] = PrivateAttr(default_factory=dict)
+
     def get(self, model_id: str) -> ModelEntry | None:
-        return self.models.get(model_id.removeprefix("models/"))
+        """The entry a model ID or one of its aliases names (with or without "models/")."""
+        key = self._names.get(model_id.removeprefix("models/"))
+        return self.models[key] if key is not None else None
+
+    def names(self) -> list[tuple[str, ModelEntry]]:
+        """Every name the catalog answers to, with its entry: each ID, then its aliases."""
+        return [(name, e) for e in self.models.values() for name in (e.id, *e.aliases)]
 
 
 class CatalogError(ValueError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 from plantain.core.jobs import Priority
 
@@ -38,6 +39,23 @@ class GenerationRequest:
     height: int | None = None
     candidate_count: int = 1
     seed: int | None = None
+    # Sampler effort: a multiple of the model's own number of denoising steps (OpenAI's quality).
+    effort: float = 1.0
+    # A mask over the image to edit (the last input): transparent pixels are the area to change;
+    # every other pixel of the answer is the input's own.
+    mask: ImageInput | None = None
+    # "alpha": transparent pixels are the area to edit (OpenAI); "white": white pixels are (Imagen).
+    mask_convention: Literal["alpha", "white"] = "alpha"
+    # A size in pixels that the model cannot draw exactly is snapped to its nearest own size
+    # (OpenAI's rule) instead of drawn at the nearest size it can and resized.
+    snap_size: bool = False
+    # How the images are encoded: image/png, image/jpeg or image/webp, at a quality for the lossy two.
+    output_mime_type: str = "image/png"
+    output_quality: int | None = None
+    # Plan first and hand back the plan as a thought (Gemini's includeThoughts; Imagen's enhancePrompt).
+    thinking: bool = False
+    # Intermediate images to hand to the caller's preview sink while each image forms (0: none).
+    previews: int = 0
     priority: Priority = Priority.INTERACTIVE
     # Refuse an instruction that only makes sense as an edit when no image came with it (a
     # conversation that lost its image). The CLI turns it off: there the words alone are the prompt.
@@ -46,3 +64,14 @@ class GenerationRequest:
     @property
     def images(self) -> list[ImageInput]:
         return [im for turn in self.turns for im in turn.images]
+
+
+@dataclass
+class UpscaleRequest:
+    """An image to enlarge by a factor the entry offers ("x2", "x4")."""
+
+    model: str
+    image: ImageInput
+    factor: str
+    output_mime_type: str = "image/png"
+    output_quality: int | None = None

@@ -23,7 +23,24 @@ class TextOut:
     text: str
 
 
+@dataclass(frozen=True)
+class Preview:
+    """An intermediate image of one output while it forms: decoded from the denoising state."""
+
+    index: int  # which output image (candidate order)
+    step: int  # the denoising step it was taken after (0-based)
+    total: int
+    image: ImageOut
+
+
 Part = ImageOut | TextOut
+
+
+@dataclass(frozen=True)
+class Thought:
+    """The plan a thinking model shows before it draws."""
+
+    text: str
 
 
 @dataclass(frozen=True)
@@ -33,7 +50,10 @@ class Usage:
     output_image_tokens: int = 0
     output_text_tokens: int = 0
     images: int = 0
-    size_tier: str = ""  # the price tier of the images ("1K"), "" when none were made
+    size_tier: str = ""
+    thought_tokens: int = (
+        0  # the plan's, when thinking was asked for  # the price tier of the images ("1K"), "" when none were made
+    )
 
     @property
     def prompt_tokens(self) -> int:
@@ -43,6 +63,10 @@ class Usage:
     def output_tokens(self) -> int:
         return self.output_image_tokens + self.output_text_tokens
 
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.output_tokens + self.thought_tokens
+
 
 @dataclass
 class Result:
@@ -50,8 +74,14 @@ class Result:
     candidates: list[list[Part]]  # the parts of each candidate, in order
     usage: Usage
     batch_size: int = 0  # jobs in the device batch that drew the images (0: no images)
+    thought: str | None = None  # the plan, when thinking was asked for
+    prompt: str = ""  # what the images were drawn from (the plan's rewrite when there was one)
 
     @property
     def images(self) -> list[ImageOut]:
         """Every image part, in candidate order."""
         return [p for parts in self.candidates for p in parts if isinstance(p, ImageOut)]
+
+
+# What a caller may hear while a request runs, before its result.
+Event = Thought | Preview

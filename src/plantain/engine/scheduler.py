@@ -25,9 +25,9 @@ from collections.abc import Callable, Hashable
 from PIL import Image
 from prometheus_client import Counter, Histogram
 
-from plantain.backends.base import Backend, Interrupted
+from plantain.backends.base import Backend, Interrupted, Step
 from plantain.core.errors import ErrorKind, ServiceError, deadline_error, invalid_argument
-from plantain.core.jobs import ImageJob
+from plantain.core.jobs import ImageJob, preview_steps
 from plantain.engine.tickets import Priority, State, Ticket
 
 log = logging.getLogger("plantain.engine")
@@ -76,12 +76,14 @@ class PipelineQueue:
         deadline: float | None,
         loop: asyncio.AbstractEventLoop,
         progress: Callable[[int, int], None] | None = None,
+        preview: Callable[[int, int, int, Image.Image], None] | None = None,
     ) -> Ticket:
         if len(jobs) > self.max_batch:
             raise invalid_argument(f"{len(jobs)} candidates do not fit one device batch of {self.max_batch}")
         ticket = Ticket(jobs, priority, deadline, loop, loop.create_future(), self.backend.batch_key(jobs[0]))
         ticket.on_cancel = self._cancelled
         ticket.progress = progress  # set before the worker can see the ticket
+        ticket.preview = preview
         with self._cv:
             if self._queued_jobs + len(jobs) > self.max_queue:
                 retry = max(1, round(self.estimated_wait()))
@@ -184,6 +186,25 @@ class PipelineQueue:
         finally:
             self._free_since = time.monotonic()
 
+    def _previews(self, step: Step, jobs: list[ImageJob], owners: list[tuple[Ticket, int]]) -> None:
+        """Decode the step's state only when one of its jobs wants a preview now."""
+        wanted = [
+            n
+            for n, pos in enumerate(step.jobs)
+            if jobs[pos].previews and step.index in preview_steps(step.total, jobs[pos].previews)
+        ]
+        if not wanted or step.decode is None:
+            return
+        try:
+            images = step.decode()
+        except Exception:  # a preview is a courtesy: its failure must not fail the batch
+            log.exception("model %s could not decode a preview", self.name)
+            return
+        for n in wanted:
+            ticket, k = owners[step.jobs[n]]
+            if ticket.preview is not None and ticket.live:
+                ticket.preview(k, step.index, step.total, images[n])
+
     def _run_batch(self, batch: list[Ticket]) -> None:
         jobs = [job for t in batch for job in t.jobs]
         start = time.monotonic()
@@ -193,10 +214,14 @@ class PipelineQueue:
             QUEUE_WAIT.labels(self.name).observe(start - t.enqueued_at)
         BATCH_SIZE.labels(self.name).observe(len(jobs))
 
-        def on_step(i: int, total: int) -> bool:
+        # Where each job of the batch came from: (ticket, index within the ticket).
+        owners = [(t, k) for t in batch for k in range(len(t.jobs))]
+
+        def on_step(step: Step) -> bool:
             for t in batch:
                 if t.progress is not None:
-                    t.progress(i, total)
+                    t.progress(step.index, step.total)
+            self._previews(step, jobs, owners)
             return any(t.live for t in batch)  # False stops the batch between steps
 
         try:

@@ -45,6 +45,9 @@ class Ticket:
     on_cancel: Callable[[Ticket], None] | None = None
     # Told (step, total steps) after each denoising step of the batch that runs it (worker thread).
     progress: Callable[[int, int], None] | None = None
+    # Told (job index within the ticket, step, total steps, image) for each preview its jobs ask
+    # for (ImageJob.previews), from the worker thread.
+    preview: Callable[[int, int, int, Image.Image], None] | None = None
 
     def cancel(self) -> None:
         if self.cancel_event.is_set():

@@ -46,6 +46,18 @@ def encode_png(image: Image.Image, compress_level: int = 1) -> bytes:
     return buf.getvalue()
 
 
+OUTPUT_FORMATS = {"image/png": "PNG", "image/jpeg": "JPEG", "image/webp": "WEBP"}
+
+
+def encode_image(image: Image.Image, mime_type: str, quality: int | None = None, compress_level: int = 1) -> bytes:
+    """PNG (lossless; `compress_level` is zlib's effort), or JPEG/WebP at `quality` (0-100)."""
+    if mime_type == "image/png":
+        return encode_png(image, compress_level)
+    buf = io.BytesIO()
+    image.convert("RGB").save(buf, format=OUTPUT_FORMATS[mime_type], quality=90 if quality is None else quality)
+    return buf.getvalue()
+
+
 def write_atomic(path: Path, data: bytes) -> None:
     """Write to a temporary file beside `path`, then rename: a reader never sees half a file, and a
     failure leaves nothing behind."""

@@ -6,6 +6,8 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
+from PIL import Image
+
 from plantain.core.catalog import ModelEntry
 from plantain.core.errors import invalid_argument
 from plantain.core.jobs import ImageJob, candidate_seeds
@@ -21,6 +23,7 @@ from plantain.core.sizes import (
 )
 from plantain.core.tokens import PromptTokens, check_token_limit, count_prompt_tokens
 from plantain.imaging.decode import ACCEPTED_FORMATS, decode_image
+from plantain.imaging.mask import read_mask
 
 ACCEPTED_MIME_TYPES = frozenset(ACCEPTED_FORMATS.values())
 # Narrower sides than this are refused: no family draws anything useful below it.
@@ -41,6 +44,11 @@ class Plan:
     modalities: frozenset[str] = frozenset({"TEXT", "IMAGE"})
     candidate_count: int = 1
     seed: int = 0
+    # A masked edit: the image edited and where it may change (imaging.mask); None otherwise.
+    original: Image.Image | None = None
+    mask: Image.Image | None = None
+    output_mime_type: str = "image/png"
+    output_quality: int | None = None
 
     @property
     def text_only(self) -> bool:
@@ -83,22 +91,42 @@ def _check_ratio(entry: ModelEntry, ratio: str | None) -> None:
         )
 
 
-def _pixels(entry: ModelEntry, width: int, height: int) -> tuple[str, str]:
+def sizes_it_makes(entry: ModelEntry, step: int) -> str:
+    """The sizes a model makes, in words, for an error about a size it cannot."""
+    largest_tier = max(entry.sizes, key=tier_area)
+    shown = [r for r in ("1:1", "3:2", "2:3", "16:9", "9:16") if r in entry.aspect_ratios]
+    examples = ", ".join("{}x{}".format(*pixel_size(r, t)) for t in entry.sizes for r in shown[:3])
+    sides = "any width and height" if step == 1 else f"widths and heights that are multiples of {step}"
+    return (
+        f"models/{entry.id} makes {sides} from {MIN_SIDE} up to {tier_area(largest_tier):,} pixels in all, "
+        f"and maps other sizes to its own (for example {examples})"
+    )
+
+
+def _pixels(entry: ModelEntry, width: int, height: int, step: int) -> tuple[str, str]:
     """(price tier, nearest aspect ratio) of a size asked for in pixels."""
     if min(width, height) < MIN_SIDE:
-        raise invalid_argument(f"the image size {width}x{height} is too small: each side at least {MIN_SIDE}", "size")
+        raise invalid_argument(f"the image size {width}x{height} is too small: {sizes_it_makes(entry, step)}", "size")
     tier = tier_for_pixels(width, height, entry.sizes)
     if tier is None:
-        largest = max(tier_area(t) for t in entry.sizes)
-        raise invalid_argument(
-            f"the image size {width}x{height} is too large for models/{entry.id}: at most {largest:,} pixels",
-            "size",
-        )
+        raise invalid_argument(f"the image size {width}x{height} is too large: {sizes_it_makes(entry, step)}", "size")
     return tier, closest_ratio(width, height, entry.aspect_ratios)
 
 
-def plan_generation(entry: ModelEntry, request: GenerationRequest, max_pixels: int, needs_image: bool) -> Plan:
-    """`needs_image`: the model's family reads the instruction as an edit (backends.base.PromptReading)."""
+def snapped(entry: ModelEntry, width: int, height: int) -> tuple[int, int]:
+    """A size the model cannot draw exactly, as its nearest own size: the closest aspect ratio, at the
+    smallest tier whose long side reaches the asked one (else its largest)."""
+    ratio = closest_ratio(width, height, entry.aspect_ratios)
+    tiers = sorted(entry.sizes, key=tier_area)
+    tier = next((t for t in tiers if max(pixel_size(ratio, t)) >= max(width, height)), tiers[-1])
+    return pixel_size(ratio, tier)
+
+
+def plan_generation(
+    entry: ModelEntry, request: GenerationRequest, max_pixels: int, needs_image: bool, pixel_step: int = 1
+) -> Plan:
+    """`needs_image`: the model's family reads the instruction as an edit (backends.base.PromptReading);
+    `pixel_step`: it draws any size whose sides are multiples of this exactly (Backend.pixel_step)."""
     if not request.modalities & {"TEXT", "IMAGE"}:
         raise invalid_argument("responseModalities must include TEXT or IMAGE", "response_modalities")
     by_pixels = request.width is not None and request.height is not None
@@ -136,10 +164,20 @@ def plan_generation(entry: ModelEntry, request: GenerationRequest, max_pixels: i
         )
     # The image to edit is the last one of the conversation; earlier ones are references.
     ordered = [images[-1], *images[:-1]] if images else []
-    if by_pixels:
-        assert request.width is not None and request.height is not None
-        width, height = request.width, request.height
-        tier, ratio = _pixels(entry, width, height)
+    mask = None
+    if request.mask is not None:
+        if not images:
+            raise invalid_argument("a mask needs an image to edit", "mask")
+        mask = read_mask(request.mask.data, images[-1].size, request.mask_convention, max_pixels)
+    if by_pixels or (mask is not None and request.aspect_ratio is None and request.image_size is None):
+        # A masked edit with no size asked for keeps the input's size: outside the mask it is the input.
+        if request.width is not None and request.height is not None:
+            width, height = request.width, request.height
+        else:
+            width, height = images[-1].size
+        if request.snap_size and (width % pixel_step or height % pixel_step) and min(width, height) >= MIN_SIDE:
+            width, height = snapped(entry, width, height)
+        tier, ratio = _pixels(entry, width, height, pixel_step)
     else:
         ratio = request.aspect_ratio or (closest_ratio(*images[-1].size, entry.aspect_ratios) if images else "1:1")
         width, height = pixel_size(ratio, tier)
@@ -147,7 +185,15 @@ def plan_generation(entry: ModelEntry, request: GenerationRequest, max_pixels: i
     # A text-only answer draws nothing.
     jobs = (
         [
-            ImageJob(prompt=prompt, seed=s, width=width, height=height, images=list(ordered))
+            ImageJob(
+                prompt=prompt,
+                seed=s,
+                width=width,
+                height=height,
+                images=list(ordered),
+                effort=request.effort,
+                previews=request.previews,
+            )
             for s in candidate_seeds(seed, request.candidate_count)
         ]
         if "IMAGE" in request.modalities
@@ -166,6 +212,10 @@ def plan_generation(entry: ModelEntry, request: GenerationRequest, max_pixels: i
         modalities=request.modalities,
         candidate_count=request.candidate_count,
         seed=seed,
+        original=images[-1] if mask is not None else None,
+        mask=mask,
+        output_mime_type=request.output_mime_type,
+        output_quality=request.output_quality,
     )
 
 

@@ -21,22 +21,35 @@ from PIL import Image
 from plantain.backends.base import Backend, BackendUnavailable
 from plantain.backends.registry import BackendRegistry, check_catalog
 from plantain.core.cancel import CancelToken
-from plantain.core.catalog import Catalog, ModelEntry
-from plantain.core.errors import ServiceError, cancelled_error, deadline_error, not_found, unavailable
-from plantain.core.requests import GenerationRequest
-from plantain.core.results import ImageOut, Result, Usage
+from plantain.core.catalog import UPSCALE_FACTORS, Catalog, ModelEntry
+from plantain.core.errors import (
+    ServiceError,
+    cancelled_error,
+    deadline_error,
+    invalid_argument,
+    not_found,
+    unavailable,
+)
+from plantain.core.requests import GenerationRequest, UpscaleRequest
+from plantain.core.results import Event, ImageOut, Preview, Result, Thought, Usage
 from plantain.core.settings import Settings
+from plantain.core.sizes import tier_area, tier_for_pixels
 from plantain.core.tokens import PromptTokens, check_token_limit, count_prompt_tokens
+from plantain.core.tokens import text_tokens as text_tokens_of
 from plantain.engine.scheduler import Engine
 from plantain.engine.tickets import Ticket
-from plantain.imaging.encode import encode_png
-from plantain.serving.answers import compose, plan_panels, text_only
+from plantain.imaging.decode import decode_image
+from plantain.imaging.encode import encode_image, upscale
+from plantain.imaging.mask import apply_mask
+from plantain.serving.answers import compose, plan_panels, text_call, text_only
 from plantain.serving.plan import Plan, instruction, plan_generation
 from plantain.text.base import TextBackend
 from plantain.text.factory import make_text_backend
 
 # Called from the engine's worker thread after each denoising step: (step index, total steps).
 Progress = Callable[[int, int], None]
+# Called on the event loop with each thought and preview, in order, before the result returns.
+Events = Callable[[Event], None]
 
 
 class Service:
@@ -75,26 +88,113 @@ class Service:
             raise unavailable(f"Model {entry.id} is unavailable: {exc}") from exc
 
     async def generate(
-        self, request: GenerationRequest, cancel: CancelToken, progress: Progress | None = None
+        self,
+        request: GenerationRequest,
+        cancel: CancelToken,
+        progress: Progress | None = None,
+        events: Events | None = None,
     ) -> Result:
+        """The answer to a request. With `events`, a thinking request's plan and each image's
+        previews (`request.previews`) are handed to it as they come, all before this returns."""
         entry = self.entry(request.model)
         reading = self.backends.read_prompt(entry, instruction(request))
         # Decoding and checking input images is CPU work: off the loop, like generation.
         plan = await anyio.to_thread.run_sync(
-            plan_generation, entry, request, self.settings.max_input_pixels, reading.needs_image
+            plan_generation,
+            entry,
+            request,
+            self.settings.max_input_pixels,
+            reading.needs_image,
+            self.backends.pixel_step(entry),
         )
         if plan.text_only:
             candidates, text_tokens = await text_only(plan, request, self.text, reading.description)
             return Result(entry.id, candidates, self._usage(plan, text_tokens))
+        thought = await self._think(plan, request, reading.plan, events)
         panels = await plan_panels(plan, self.text)
         backend = await self.backend(entry)
-        ticket = self._submit(plan, backend, request, cancel, progress)
-        images = await self._wait(ticket, cancel)
+        previews = Previews(self, plan, events) if events is not None and request.previews else None
+        ticket = self._submit(plan, backend, request, cancel, progress, previews)
+        try:
+            images = await self._wait(ticket, cancel)
+        finally:
+            if previews is not None:
+                await previews.flush()
+        if plan.mask is not None:
+            images = await self._masked(images, plan)
         outs = await self._encode(images, plan)
         candidates, text_tokens = await compose(plan, images, outs, panels, self.text, backend.describe)
-        return Result(entry.id, candidates, self._usage(plan, text_tokens), batch_size=ticket.batch_size)
+        usage = self._usage(plan, text_tokens, text_tokens_of(thought) if thought else 0)
+        return Result(
+            entry.id, candidates, usage, batch_size=ticket.batch_size, thought=thought, prompt=plan.jobs[0].prompt
+        )
 
-    def _usage(self, plan: Plan, text_tokens: int) -> Usage:
+    async def _think(
+        self, plan: Plan, request: GenerationRequest, reading: str | None, events: Events | None
+    ) -> str | None:
+        """Plan before drawing, when asked: the text backend's rewrite becomes the prompt of a new
+        picture (an edit's instruction stays as it came) and its thought is handed on at once."""
+        if not request.thinking:
+            return None
+        planned = await text_call(self.text.plan, plan.prompt, reading)
+        if not plan.is_edit and planned.prompt.strip():
+            for job in plan.jobs:
+                job.prompt = planned.prompt
+        if events is not None:
+            events(Thought(planned.thought))
+        return planned.thought
+
+    async def _masked(self, images: list[Image.Image], plan: Plan) -> list[Image.Image]:
+        assert plan.original is not None and plan.mask is not None
+        original, mask = plan.original, plan.mask
+        loop = asyncio.get_running_loop()
+        return list(
+            await asyncio.gather(*(loop.run_in_executor(self.pool, apply_mask, original, im, mask) for im in images))
+        )
+
+    async def upscale(self, request: UpscaleRequest, cancel: CancelToken) -> Result:
+        """An image enlarged by the entry's upscaler (Imagen's upscale_image)."""
+        entry = self.entry(request.model)
+        if not entry.upscale_factors:
+            raise invalid_argument(
+                f"models/{entry.id} is not an upscaler; upscale with a model that lists upscale_factors"
+            )
+        if request.factor not in entry.upscale_factors:
+            raise invalid_argument(
+                f"upscaleFactor {request.factor!r} is not offered by models/{entry.id}; "
+                f"offered: {', '.join(entry.upscale_factors)}",
+                "upscale_factor",
+            )
+        image = await anyio.to_thread.run_sync(
+            decode_image, request.image.data, self.settings.max_input_pixels, f"the image at {request.image.where}"
+        )
+        factor = UPSCALE_FACTORS[request.factor]
+        width, height = image.width * factor, image.height * factor
+        tier = tier_for_pixels(width, height, entry.sizes)
+        if tier is None:
+            raise invalid_argument(
+                f"{image.width}x{image.height} upscaled {request.factor} is {width}x{height}, more pixels than "
+                f"models/{entry.id} makes (at most {max(tier_area(t) for t in entry.sizes):,})",
+                "image",
+            )
+        backend = await self.backend(entry)
+        if cancel.cancelled:
+            raise cancelled_error()
+        big = await anyio.to_thread.run_sync(backend.upscale, image, factor)
+        data = await anyio.to_thread.run_sync(
+            encode_image, big, request.output_mime_type, request.output_quality, self.settings.png_compress_level
+        )
+        out = ImageOut(data, request.output_mime_type, big.width, big.height, 0, self.signature(data, entry.id))
+        usage = Usage(
+            prompt_text_tokens=0,
+            prompt_image_tokens=entry.image_input_tokens,
+            output_image_tokens=entry.image_output_tokens[tier],
+            images=1,
+            size_tier=tier,
+        )
+        return Result(entry.id, [[out]], usage)
+
+    def _usage(self, plan: Plan, text_tokens: int, thought_tokens: int = 0) -> Usage:
         return Usage(
             prompt_text_tokens=plan.prompt_tokens.text,
             prompt_image_tokens=plan.prompt_tokens.image,
@@ -102,6 +202,7 @@ class Service:
             output_text_tokens=text_tokens,
             images=len(plan.jobs),
             size_tier=plan.tier if plan.jobs else "",
+            thought_tokens=thought_tokens,
         )
 
     def _submit(
@@ -111,9 +212,17 @@ class Service:
         request: GenerationRequest,
         cancel: CancelToken,
         progress: Progress | None,
+        previews: Previews | None = None,
     ) -> Ticket:
         queue = self.engine.queue_for(plan.entry.id, backend, plan.entry.max_batch)
-        return queue.submit(plan.jobs, request.priority, cancel.deadline, asyncio.get_running_loop(), progress)
+        return queue.submit(
+            plan.jobs,
+            request.priority,
+            cancel.deadline,
+            asyncio.get_running_loop(),
+            progress,
+            previews.from_worker if previews is not None else None,
+        )
 
     async def _wait(self, ticket: Ticket, cancel: CancelToken) -> list[Image.Image]:
         """The ticket's images; the ticket is cancelled when the token is, or its deadline passes."""
@@ -152,8 +261,10 @@ class Service:
         loop = asyncio.get_running_loop()
 
         def one(image: Image.Image, seed: int) -> ImageOut:
-            png = encode_png(image, self.settings.png_compress_level)
-            return ImageOut(png, "image/png", image.width, image.height, seed, self.signature(png, plan.entry.id))
+            data = self.encode(image, plan)
+            return ImageOut(
+                data, plan.output_mime_type, image.width, image.height, seed, self.signature(data, plan.entry.id)
+            )
 
         jobs = plan.jobs
         return list(
@@ -162,7 +273,50 @@ class Service:
             )
         )
 
+    def encode(self, image: Image.Image, plan: Plan) -> bytes:
+        return encode_image(image, plan.output_mime_type, plan.output_quality, self.settings.png_compress_level)
+
     def signature(self, png: bytes, model_id: str) -> bytes:
         """A thoughtSignature: HMAC of the image and the model, so a returning image can be told ours."""
         digest = hashlib.sha256(png).digest() + model_id.encode()
         return hmac.new(self.settings.signature_secret.encode(), digest, hashlib.sha256).digest()
+
+
+class Previews:
+    """A request's previews on their way from the engine's worker to the caller: each is fitted to
+    its image's size (and mask), encoded off the loop, and handed on in the order it was taken."""
+
+    def __init__(self, service: Service, plan: Plan, events: Events) -> None:
+        self.service = service
+        self.plan = plan
+        self.events = events
+        self.loop = asyncio.get_running_loop()
+        self.last: asyncio.Future[None] | None = None
+
+    def from_worker(self, index: int, step: int, total: int, image: Image.Image) -> None:
+        self.loop.call_soon_threadsafe(self._start, index, step, total, image)
+
+    def _start(self, index: int, step: int, total: int, image: Image.Image) -> None:
+        self.last = asyncio.ensure_future(self._deliver(self.last, index, step, total, image))
+
+    async def _deliver(
+        self, before: asyncio.Future[None] | None, index: int, step: int, total: int, image: Image.Image
+    ) -> None:
+        job, plan = self.plan.jobs[index], self.plan
+
+        def encode() -> ImageOut:
+            fitted = upscale(image, (job.width, job.height), "nearest")
+            if plan.mask is not None and plan.original is not None:
+                fitted = apply_mask(plan.original, fitted, plan.mask)
+            data = self.service.encode(fitted, plan)
+            return ImageOut(data, plan.output_mime_type, fitted.width, fitted.height, job.seed)
+
+        out = await self.loop.run_in_executor(self.service.pool, encode)
+        if before is not None:
+            await before
+        self.events(Preview(index, step, total, out))
+
+    async def flush(self) -> None:
+        """Wait until every preview taken so far has been handed on."""
+        while self.last is not None and not self.last.done():
+            await asyncio.shield(self.last)

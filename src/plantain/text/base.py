@@ -26,6 +26,14 @@ class Panel:
     prompt: str
 
 
+@dataclass(frozen=True)
+class PromptPlan:
+    """A thinking model's plan: the thought it shows, and the prompt the image is drawn from."""
+
+    thought: str
+    prompt: str
+
+
 class TextBackend(Protocol):
     name: str
 
@@ -37,6 +45,11 @@ class TextBackend(Protocol):
     def reply(self, messages: list[Message], reading: str | None) -> str:
         """A text-only answer to a conversation (no image asked for); `reading` is what the model's
         family makes of the last user message, when it can (backends.base.PromptReading)."""
+        ...
+
+    def plan(self, prompt: str, reading: str | None) -> PromptPlan:
+        """Think before drawing: rewrite `prompt` into one the image model can draw (world knowledge
+        made visual); `reading` is the family's own reading of it (backends.base.PromptReading.plan)."""
         ...
 
     def plan_panels(self, prompt: str, count: int) -> list[Panel] | None:

@@ -15,10 +15,16 @@ import httpx
 from PIL import Image
 from pydantic import BaseModel, ValidationError
 
-from plantain.text.base import Message, Panel, TextBackendError
+from plantain.text.base import Message, Panel, PromptPlan, TextBackendError
 
 CAPTION_SYSTEM = (
     "You write the short text that accompanies a generated image. Answer in one or two sentences, without preamble."
+)
+REWRITE_SYSTEM = (
+    "You turn a request for a picture into a prompt that an image model can draw: name what is seen "
+    "(subjects, setting, light, colours, composition), resolving names and facts with your knowledge "
+    '("the tallest mountain in Africa" is Mount Kilimanjaro, snow-capped, above the savanna). '
+    "Answer with the prompt only, one paragraph, no preamble."
 )
 PLAN_SYSTEM = (
     "You plan a sequence of images. Answer with JSON only, no prose: "
@@ -64,6 +70,10 @@ class OpenAIChatText:
 
     def reply(self, messages: list[Message], reading: str | None) -> str:
         return self._complete(messages)
+
+    def plan(self, prompt: str, reading: str | None) -> PromptPlan:
+        rewrite = self._complete([Message("system", REWRITE_SYSTEM), Message("user", prompt)])
+        return PromptPlan(f"Planning the picture: {rewrite}", rewrite or prompt)
 
     def plan_panels(self, prompt: str, count: int) -> list[Panel] | None:
         text = self._complete(

@@ -164,13 +164,13 @@ def test_seeds_are_exact_and_batching_does_not_change_results(backend: Diffusers
 def test_a_step_hook_can_stop_the_batch(backend: DiffusersBackend) -> None:
     import pytest
 
-    from plantain.backends.base import Interrupted
+    from plantain.backends.base import Interrupted, Step
 
     seen: list[int] = []
 
-    def stop_after_two(i: int, total: int) -> bool:
-        seen.append(i)
-        return i < 1
+    def stop_after_two(step: Step) -> bool:
+        seen.append(step.index)
+        return step.index < 1
 
     with pytest.raises(Interrupted):
         backend.generate([ImageJob("a red circle", 0)], stop_after_two)

@@ -17,7 +17,13 @@ MAX_REQUEST_BYTES = 64 * 1024
 
 
 @pytest.fixture(scope="session")
-def client(catalog: Catalog) -> Iterator[TestClient]:
-    settings = Settings(api_keys=KEY, max_request_bytes=MAX_REQUEST_BYTES, threads=2, offline=True)
+def client(catalog: Catalog, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    settings = Settings(
+        api_keys=KEY,
+        max_request_bytes=MAX_REQUEST_BYTES,
+        threads=2,
+        offline=True,
+        data_dir=tmp_path_factory.mktemp("data"),
+    )
     with TestClient(create_app(settings, catalog), headers={"x-goog-api-key": KEY}) as c:
         yield c

@@ -83,6 +83,7 @@ def test_models_page_through_with_tokens(client: TestClient) -> None:
     assert client.get("/v1/models").json()["models"][0]["supportedGenerationMethods"] == [
         "generateContent",
         "countTokens",
+        "predict",
     ]
 
 

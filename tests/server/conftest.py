@@ -12,5 +12,7 @@ from tests.server_process import running_server
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The default catalog, served by the built-in model."""
-    with running_server(log=tmp_path_factory.mktemp("server") / "server.log") as base:
+    folder = tmp_path_factory.mktemp("server")
+    env = {"PLANTAIN_DATA_DIR": str(folder / "data")}
+    with running_server(env, log=folder / "server.log") as base:
         yield base

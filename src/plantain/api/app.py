@@ -9,8 +9,8 @@ from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from plantain import __version__
-from plantain.api import errors
-from plantain.api.gemini import router as gemini_router
+from plantain.api import errors, gemini, openai
+from plantain.api.request_id import RequestId
 from plantain.core.catalog import Catalog, load_catalog
 from plantain.core.settings import Settings
 from plantain.serving.service import Service
@@ -29,13 +29,19 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
         title="Plantain", version=__version__, docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
     )
     app.state.service = service
-    errors.install(app, [errors.GEMINI])
+    app.add_middleware(RequestId)
+    # OpenAI's paths first: they lie under /v1/, which is otherwise Google's.
+    errors.install(app, [errors.OPENAI, errors.GEMINI])
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
-    # The SDK calls /v1/ when only base_url is set; curl and Google's docs use /v1beta/.
-    for prefix in ("/v1beta", "/v1"):
-        app.include_router(gemini_router, prefix=prefix)
+    app.include_router(openai.router, prefix="/v1")
+    app.include_router(openai.content_router, prefix="/v1")
+    # The SDK calls /v1/ when only base_url is set; curl and Google's docs use /v1beta/; Vertex
+    # express mode calls /v1beta1/publishers/google/models/...
+    for prefix in ("/v1beta", "/v1", "/v1beta1"):
+        app.include_router(gemini.router, prefix=prefix)
+        app.include_router(gemini.vertex_router, prefix=f"{prefix}/publishers/google")
     return app

@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from plantain.core.errors import ErrorKind, ServiceError, invalid_argument
-from plantain.protocol import gemini
+from plantain.protocol import gemini, openai
 
 log = logging.getLogger("plantain.api")
 
@@ -43,7 +43,15 @@ def gemini_response(error: ServiceError) -> Response:
     )
 
 
-GEMINI = ErrorFormat(("/v1beta/", "/v1/"), gemini_response)
+def openai_response(error: ServiceError) -> Response:
+    headers = retry_headers(error) or {}
+    # The SDK retries 429s and 5xx by itself; this says when a retry cannot help.
+    headers["x-should-retry"] = "true" if openai.should_retry(error) else "false"
+    return JSONResponse(openai.error_body(error), status_code=openai.error_status(error), headers=headers)
+
+
+GEMINI = ErrorFormat(("/v1beta/", "/v1/", "/v1beta1/"), gemini_response)
+OPENAI = ErrorFormat(("/v1/images/",), openai_response)
 _KIND_BY_CODE = {
     400: ErrorKind.INVALID,
     401: ErrorKind.UNAUTHENTICATED,
@@ -61,7 +69,8 @@ _KIND_BY_CODE = {
 def install(app: FastAPI, formats: list[ErrorFormat]) -> None:
     def render(request: Request, error: ServiceError) -> Response:
         path = request.url.path
-        chosen = next((f for f in formats if any(path.startswith(p) for p in f.prefixes)), formats[0])
+        # The first format whose prefix matches; the last one answers every other path.
+        chosen = next((f for f in formats if any(path.startswith(p) for p in f.prefixes)), formats[-1])
         return chosen.render(error)
 
     @app.exception_handler(ServiceError)

@@ -10,36 +10,30 @@ from __future__ import annotations
 import base64
 import json
 import secrets
+from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
-from plantain.api.auth import check_key
+from plantain.api import imagen
 from plantain.api.body import read_json
+from plantain.api.deps import priority_of, require_key, service
 from plantain.api.lifecycle import cancel_token, cancelled_on_disconnect
+from plantain.api.streaming import Run
 from plantain.core.catalog import ModelEntry
 from plantain.core.errors import ErrorKind, ServiceError, invalid_argument
-from plantain.core.jobs import Priority
 from plantain.core.results import Result
 from plantain.protocol import gemini as wire
-from plantain.serving.service import Service
-
-
-def service(request: Request) -> Service:
-    svc: Service = request.app.state.service
-    return svc
-
-
-def require_key(request: Request) -> str | None:
-    return check_key(request, service(request).settings)
-
 
 router = APIRouter(dependencies=[Depends(require_key)])
+# Vertex AI's express mode (`genai.Client(vertexai=True, api_key=...)`) names models under
+# publishers/google/ and otherwise sends what the Developer API does.
+vertex_router = APIRouter(dependencies=[Depends(require_key)])
 
 
 def api_version(request: Request) -> str:
-    return "v1" if request.url.path.startswith("/v1/") else "v1beta"
+    return request.url.path.split("/", 2)[1]
 
 
 def split_method(name: str) -> tuple[str, str]:
@@ -55,8 +49,12 @@ def entry_for(request: Request, model: str, method: str) -> ModelEntry:
 
 
 @router.get("/models")
+@vertex_router.get("/models")
 async def list_models(request: Request, pageSize: int = 50, pageToken: str = "") -> JSONResponse:
-    svc = service(request)
+    """Every name the catalog answers to, aliases included, each with the entry that serves it.
+    The body is also an OpenAI model list (`object`, `data`), for clients that list models the
+    OpenAI way from the same /v1/models."""
+    names = service(request).catalog.names()
     if not 1 <= pageSize <= 1000:
         pageSize = 50 if pageSize < 1 else 1000
     start = 0
@@ -65,14 +63,26 @@ async def list_models(request: Request, pageSize: int = 50, pageToken: str = "")
             start = int(base64.urlsafe_b64decode(pageToken.encode()).decode())
         except ValueError as exc:
             raise invalid_argument("Invalid page token.", "page_token") from exc
-        if start < 0 or start >= len(svc.catalog.models):
+        if start < 0 or start >= len(names):
             raise invalid_argument("Invalid page token.", "page_token")
-    entries = list(svc.catalog.models.values())
-    page = entries[start : start + pageSize]
-    body: dict[str, Any] = {"models": [wire.model_resource(e) for e in page]}
-    if start + pageSize < len(entries):
+    page = names[start : start + pageSize]
+    prefix = model_prefix(request)
+    body: dict[str, Any] = {
+        "models": [wire.model_resource(e, name, prefix) for name, e in page],
+        "object": "list",
+        "data": [openai_model(name, e) for name, e in page],
+    }
+    if start + pageSize < len(names):
         body["nextPageToken"] = base64.urlsafe_b64encode(str(start + pageSize).encode()).decode()
     return JSONResponse(body)
+
+
+def openai_model(name: str, entry: ModelEntry) -> dict[str, Any]:
+    return {"id": name, "object": "model", "created": 0, "owned_by": entry.licence or "plantain"}
+
+
+def model_prefix(request: Request) -> str:
+    return "publishers/google/models/" if "/publishers/google/" in request.url.path else "models/"
 
 
 @router.get("/tunedModels")
@@ -81,27 +91,25 @@ async def list_tuned_models() -> JSONResponse:
 
 
 @router.get("/models/{name}")
+@vertex_router.get("/models/{name}")
 async def get_model(request: Request, name: str) -> JSONResponse:
-    return JSONResponse(wire.model_resource(entry_for(request, name, "get")))
+    return JSONResponse(wire.model_resource(entry_for(request, name, "get"), name, model_prefix(request)))
 
 
 @router.post("/models/{name}")
+@vertex_router.post("/models/{name}")
 async def model_method(request: Request, name: str) -> Response:
     model, method = split_method(name)
     if method in ("generateContent", "streamGenerateContent"):
         return await generate_content(request, model, stream=method == "streamGenerateContent")
     if method == "countTokens":
         return await count_tokens(request, model)
-    if method in ("batchGenerateContent", "embedContent", "predict"):
+    if method == "predict":
+        # Imagen's :predict shares Google's model paths; its own dialect answers it.
+        return await imagen.predict(request, entry_for(request, model, method).id)
+    if method in ("batchGenerateContent", "embedContent"):
         raise ServiceError(ErrorKind.UNIMPLEMENTED, f"Method {method} is not implemented by this server.")
     raise ServiceError(ErrorKind.NOT_FOUND, f"Method not found: models/{name}")
-
-
-def priority_of(request: Request) -> Priority:
-    value = request.headers.get("x-plantain-priority", "interactive").lower()
-    if value not in ("interactive", "batch"):
-        raise invalid_argument("x-plantain-priority must be 'interactive' or 'batch'", "x-plantain-priority")
-    return Priority.BATCH if value == "batch" else Priority.INTERACTIVE
 
 
 def sse(payload: dict[str, Any]) -> bytes:
@@ -109,28 +117,46 @@ def sse(payload: dict[str, Any]) -> bytes:
 
 
 async def generate_content(request: Request, model: str, stream: bool) -> Response:
-    """generateContent, and streamGenerateContent as server-sent events: the whole answer in one
-    chunk with finishReason and usageMetadata, so every error comes before the first byte and is an
-    ordinary error reply."""
+    """generateContent, and streamGenerateContent as server-sent events: a thinking request's plan
+    and its images forming as `thought` chunks, then the answer in one chunk with finishReason and
+    usageMetadata. Every error that comes before the first chunk is an ordinary error reply."""
     svc = service(request)
     entry = entry_for(request, model, "streamGenerateContent" if stream else "generateContent")
     body = wire.parse_generate(await read_json(request, svc.settings.max_request_bytes))
-    if body.model and body.model.removeprefix("models/") != entry.id:
-        raise invalid_argument(f"the body names model {body.model!r} but the URL names models/{entry.id}", "model")
-    core = wire.to_core(entry.id, body, priority_of(request))
-    async with cancelled_on_disconnect(request, cancel_token(request, svc.settings)) as token:
+    if body.model and body.model.rsplit("models/", 1)[-1] not in (entry.id, model):
+        raise invalid_argument(f"the body names model {body.model!r} but the URL names models/{model}", "model")
+    core = wire.to_core(entry.id, body, priority_of(request), stream)
+    token = cancel_token(request, svc.settings)
+    response_id = secrets.token_urlsafe(18)
+    if stream:
+        run = Run(lambda feed: svc.generate(core, token, events=feed.push), token)
+        try:
+            first = await run.first()
+        except BaseException:
+            run.abandon()
+            raise
+        events = chunks(run, first, entry.id, response_id)
+        return StreamingResponse(events, media_type="text/event-stream", headers={"cache-control": "no-cache"})
+    async with cancelled_on_disconnect(request, token):
         try:
             result = await svc.generate(core, token)
         except ServiceError as exc:
             if exc.kind is ErrorKind.CANCELLED:
                 return Response(status_code=499)  # the client has gone: nobody is there to read it
             raise
-    reply = wire.from_core(result, secrets.token_urlsafe(18))
-    headers = batch_header(result)
-    if stream:
-        headers["cache-control"] = "no-cache"
-        return StreamingResponse(iter([sse(reply)]), media_type="text/event-stream", headers=headers)
-    return JSONResponse(reply, headers=headers)
+    return JSONResponse(wire.from_core(result, response_id), headers=batch_header(result))
+
+
+async def chunks(run: Run, first: Any, model: str, response_id: str) -> AsyncIterator[bytes]:
+    try:
+        async for item in run.rest(first):
+            if isinstance(item, Result):
+                yield sse(wire.from_core(item, response_id, with_thought=False))
+            else:
+                yield sse(wire.event_chunk(item, model, response_id))
+    except ServiceError as exc:
+        # Past the first chunk the status line is sent: the error is the stream's last event.
+        yield sse(wire.error_body(exc))
 
 
 def batch_header(result: Result) -> dict[str, str]:

@@ -41,6 +41,7 @@ class ServiceError(Exception):
         field: str | None = None,
         retry_after: float | None = None,
         violations: list[FieldViolation] | None = None,
+        code: str | None = None,
     ) -> None:
         super().__init__(message)
         self.kind = kind
@@ -51,6 +52,8 @@ class ServiceError(Exception):
         self.retry_after = retry_after
         # Every field at fault, for a body with several mistakes.
         self.violations = violations or []
+        # A machine-readable reason, for dialects that name one (OpenAI's "unknown_parameter").
+        self.code = code
 
     def __repr__(self) -> str:
         return f"ServiceError({self.kind.value}, {self.message!r})"

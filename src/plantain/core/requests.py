@@ -49,6 +49,9 @@ class GenerationRequest:
     # A size in pixels that the model cannot draw exactly is snapped to its nearest own size
     # (OpenAI's rule) instead of drawn at the nearest size it can and resized.
     snap_size: bool = False
+    # And a size over the model's largest is mapped to its nearest own size instead of refused (the
+    # sizes apps hard-code, such as OpenAI's "1792x1024", work with every model).
+    fit_size: bool = False
     # How the images are encoded: image/png, image/jpeg or image/webp, at a quality for the lossy two.
     output_mime_type: str = "image/png"
     output_quality: int | None = None

@@ -50,10 +50,8 @@ class Usage:
     output_image_tokens: int = 0
     output_text_tokens: int = 0
     images: int = 0
-    size_tier: str = ""
-    thought_tokens: int = (
-        0  # the plan's, when thinking was asked for  # the price tier of the images ("1K"), "" when none were made
-    )
+    size_tier: str = ""  # the price tier of the images ("1K"), "" when none were made
+    thought_tokens: int = 0  # the plan's, when thinking was asked for
 
     @property
     def prompt_tokens(self) -> int:

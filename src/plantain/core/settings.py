@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
+from platformdirs import user_data_dir
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -32,6 +33,15 @@ class Settings(BaseSettings):
     text_model: str = Field(default="default", description="Model name sent to the chat server.")
     text_api_key: str = Field(default="", description="Bearer key for the chat server, if it wants one.")
     text_timeout: float = Field(default=60.0, gt=0, description="Seconds to wait for the chat server.")
+    data_dir: Path = Field(
+        default_factory=lambda: Path(user_data_dir("plantain", appauthor=False)),
+        description="Folder for what the server keeps (images served by URL).",
+    )
+    public_url: str = Field(
+        default="", description="Base URL clients reach this server at, for image URLs; default: the request's own."
+    )
+    image_url_ttl: float = Field(default=3600.0, gt=0, description="Seconds an image URL stays valid.")
+    default_model: str = Field(default="", description="Model of requests naming none (default: the catalog's first).")
     signature_secret: str = Field(
         default_factory=lambda: secrets.token_hex(32), description="Key of the thoughtSignature HMAC."
     )

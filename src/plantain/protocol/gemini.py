@@ -20,7 +20,7 @@ from plantain.core.catalog import ModelEntry
 from plantain.core.errors import ErrorKind, FieldViolation, ServiceError, invalid_argument, not_found
 from plantain.core.jobs import Priority
 from plantain.core.requests import GenerationRequest, ImageInput, Turn
-from plantain.core.results import ImageOut, Result, TextOut, Usage
+from plantain.core.results import Event, ImageOut, Result, TextOut, Thought, Usage
 
 
 class Wire(BaseModel):
@@ -245,7 +245,15 @@ def _turns(contents: list[Content], where: str = "contents") -> list[Turn]:
     return turns
 
 
-def to_core(model: str, req: GenerateContentRequest, priority: Priority = Priority.INTERACTIVE) -> GenerationRequest:
+# Intermediate images a streamed, thinking request sends before its final image.
+STREAM_PREVIEWS = 2
+
+
+def to_core(
+    model: str, req: GenerateContentRequest, priority: Priority = Priority.INTERACTIVE, stream: bool = False
+) -> GenerationRequest:
+    """`stream`: the request came to streamGenerateContent, where a thinking request also shows
+    its images forming."""
     _check_features(req)
     cfg = req.generation_config or GenerationConfig()
     system = ""
@@ -253,6 +261,7 @@ def to_core(model: str, req: GenerateContentRequest, priority: Priority = Priori
         system = " ".join(p.text for p in req.system_instruction.parts if p.text)
     modalities = frozenset(_modalities(cfg.response_modalities or ["TEXT", "IMAGE"]))
     image_cfg = cfg.image_config or ImageConfig()
+    thinking = bool(cfg.thinking_config and cfg.thinking_config.include_thoughts)
     return GenerationRequest(
         model=model,
         turns=_turns(req.contents),
@@ -262,6 +271,8 @@ def to_core(model: str, req: GenerateContentRequest, priority: Priority = Priori
         image_size=image_cfg.image_size,
         candidate_count=cfg.candidate_count if cfg.candidate_count is not None else 1,
         seed=cfg.seed,
+        thinking=thinking,
+        previews=STREAM_PREVIEWS if thinking and stream else 0,
         priority=priority,
     )
 
@@ -285,9 +296,11 @@ def usage_metadata(usage: Usage) -> dict[str, Any]:
     body: dict[str, Any] = {
         "promptTokenCount": usage.prompt_tokens,
         "candidatesTokenCount": usage.output_tokens,
-        "totalTokenCount": usage.prompt_tokens + usage.output_tokens,
+        "totalTokenCount": usage.total_tokens,
         "promptTokensDetails": prompt_details,
     }
+    if usage.thought_tokens:
+        body["thoughtsTokenCount"] = usage.thought_tokens
     if out_details:
         body["candidatesTokensDetails"] = out_details
     return body
@@ -304,16 +317,37 @@ def part_of(part: ImageOut | TextOut) -> dict[str, Any]:
     return image_part(part) if isinstance(part, ImageOut) else {"text": part.text}
 
 
-def from_core(result: Result, response_id: str) -> dict[str, Any]:
-    """A GenerateContentResponse: the same body for a plain reply and a stream's one chunk."""
-    candidates = [
-        {"content": {"role": "model", "parts": [part_of(p) for p in parts]}, "finishReason": "STOP", "index": i}
-        for i, parts in enumerate(result.candidates)
-    ]
+def from_core(result: Result, response_id: str, with_thought: bool = True) -> dict[str, Any]:
+    """A GenerateContentResponse: a plain reply, or a stream's last chunk (`with_thought=False`:
+    the stream has sent the thought already). The plan, when there is one, leads the first
+    candidate as a `thought: true` part, as Google's thinking models answer."""
+    candidates = []
+    for i, parts in enumerate(result.candidates):
+        wire_parts = [part_of(p) for p in parts]
+        if i == 0 and with_thought and result.thought:
+            wire_parts.insert(0, thought_part(result.thought))
+        candidates.append({"content": {"role": "model", "parts": wire_parts}, "finishReason": "STOP", "index": i})
     return {
         "candidates": candidates,
         "usageMetadata": usage_metadata(result.usage),
         "modelVersion": result.model,
+        "responseId": response_id,
+    }
+
+
+def thought_part(text: str) -> dict[str, Any]:
+    return {"text": text, "thought": True}
+
+
+def event_chunk(event: Event, model: str, response_id: str) -> dict[str, Any]:
+    """A stream chunk before the answer: the plan, or an image forming, both as thoughts."""
+    if isinstance(event, Thought):
+        index, part = 0, thought_part(event.text)
+    else:
+        index, part = event.index, {**image_part(event.image), "thought": True}
+    return {
+        "candidates": [{"content": {"role": "model", "parts": [part]}, "index": index}],
+        "modelVersion": model,
         "responseId": response_id,
     }
 
@@ -325,21 +359,24 @@ def count_tokens_reply(text: int, image: int) -> dict[str, Any]:
     return {"totalTokens": text + image, "promptTokensDetails": details}
 
 
-def model_resource(entry: ModelEntry) -> dict[str, Any]:
+def model_resource(entry: ModelEntry, name: str | None = None, prefix: str = "models/") -> dict[str, Any]:
+    """The model resource of a catalog entry, under `name` when that is one of its aliases
+    (`baseModelId` then names the entry that serves it)."""
+    methods = ["generateContent", "countTokens", "predict"]
     return {
-        "name": f"models/{entry.id}",
+        "name": f"{prefix}{name or entry.id}",
         "baseModelId": entry.id,
         "version": entry.version,
-        "displayName": entry.display_name,
+        "displayName": entry.display_name if name in (None, entry.id) else f"{name} (served by {entry.id})",
         "description": entry.description,
         "inputTokenLimit": entry.input_token_limit,
         "outputTokenLimit": entry.output_token_limit,
-        "supportedGenerationMethods": ["generateContent", "countTokens"],
+        "supportedGenerationMethods": methods,
         "temperature": 1.0,
         "maxTemperature": 2.0,
         "topP": 0.95,
         "topK": 64,
-        "thinking": False,
+        "thinking": True,
         "licence": entry.licence,
         "imageSizes": entry.sizes,
         "aspectRatios": entry.aspect_ratios,

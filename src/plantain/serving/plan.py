@@ -175,8 +175,11 @@ def plan_generation(
             width, height = request.width, request.height
         else:
             width, height = images[-1].size
-        if request.snap_size and (width % pixel_step or height % pixel_step) and min(width, height) >= MIN_SIDE:
-            width, height = snapped(entry, width, height)
+        if request.snap_size and min(width, height) >= MIN_SIDE:
+            misaligned = width % pixel_step or height % pixel_step
+            too_large = tier_for_pixels(width, height, entry.sizes) is None
+            if misaligned or (too_large and request.fit_size):
+                width, height = snapped(entry, width, height)
         tier, ratio = _pixels(entry, width, height, pixel_step)
     else:
         ratio = request.aspect_ratio or (closest_ratio(*images[-1].size, entry.aspect_ratios) if images else "1:1")

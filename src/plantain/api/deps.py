@@ -1,0 +1,26 @@
+"""What every router takes from a request: the service, the caller's key, the priority asked for."""
+
+from __future__ import annotations
+
+from fastapi import Request
+
+from plantain.api.auth import check_key
+from plantain.core.errors import invalid_argument
+from plantain.core.jobs import Priority
+from plantain.serving.service import Service
+
+
+def service(request: Request) -> Service:
+    svc: Service = request.app.state.service
+    return svc
+
+
+def require_key(request: Request) -> str | None:
+    return check_key(request, service(request).settings)
+
+
+def priority_of(request: Request) -> Priority:
+    value = request.headers.get("x-plantain-priority", "interactive").lower()
+    if value not in ("interactive", "batch"):
+        raise invalid_argument("x-plantain-priority must be 'interactive' or 'batch'", "x-plantain-priority")
+    return Priority.BATCH if value == "batch" else Priority.INTERACTIVE

@@ -1,0 +1,37 @@
+"""Imagen's `:predict` dialect (generate_images, edit_image, upscale_image) for every catalog ID.
+
+It shares Google's model paths (`models/{id}:predict`, `publishers/google/models/{id}:predict`), so
+the Google router hands `:predict` here once it has found the entry; errors are Google's.
+"""
+
+from __future__ import annotations
+
+from fastapi import Request
+from fastapi.responses import JSONResponse, Response
+
+from plantain.api.body import read_json
+from plantain.api.deps import priority_of, service
+from plantain.api.lifecycle import cancel_token, cancelled_on_disconnect
+from plantain.core.errors import ErrorKind, ServiceError
+from plantain.protocol import imagen as wire
+
+
+async def predict(request: Request, model: str) -> Response:
+    svc = service(request)
+    body = wire.parse_predict(await read_json(request, svc.settings.max_request_bytes))
+    kind = wire.kind_of(body)
+    entry = svc.entry(model)
+    token = cancel_token(request, svc.settings)
+    async with cancelled_on_disconnect(request, token):
+        try:
+            if kind == "upscale":
+                result = await svc.upscale(wire.to_upscale(entry.id, body), token)
+            else:
+                core = wire.to_core(entry.id, body, entry.max_candidates, priority_of(request))
+                result = await svc.generate(core, token)
+        except ServiceError as exc:
+            if exc.kind is ErrorKind.CANCELLED:
+                return Response(status_code=499)  # the client has gone: nobody is there to read it
+            raise
+    enhanced = bool(body.parameters and body.parameters.enhance_prompt)
+    return JSONResponse(wire.predictions(result, enhanced), headers={"x-plantain-model": result.model})

@@ -37,7 +37,13 @@ def png_bytes(image: Image.Image) -> bytes:
 
 @pytest.mark.parametrize("model", ["gpt-image-1", "gpt-image-1-mini", "dall-e-3", "dall-e-2"])
 def test_generate_draws_the_prompt_under_the_names_apps_ship(client: openai.OpenAI, model: str) -> None:
-    r = client.images.generate(model=model, prompt="a red circle at the left", size="1024x1024", seed=11)
+    r = client.images.generate(
+        model=model,
+        prompt="a red circle at the left",
+        size="1024x1024",
+        response_format="b64_json",
+        extra_body={"seed": 11},
+    )
     image = decoded(r.data[0].b64_json)  # type: ignore[index]
     assert image.size == (1024, 1024) and r.size == "1024x1024"
     scene = detect(image.resize((32, 32), Image.Resampling.BOX))

@@ -128,7 +128,7 @@ async def answer(
                 return Response(status_code=499)  # the client has gone: nobody is there to read it
             raise
     urls = None
-    if body.response_format == "url":
+    if wire.wants_urls(body):
         store = content_store(request)
         base = svc.settings.public_url.rstrip("/") or str(request.base_url).rstrip("/")
         images = result.images

@@ -110,6 +110,14 @@ def parse_images_request(body: Any) -> ImagesRequest:
     return req
 
 
+def wants_urls(req: ImagesRequest) -> bool:
+    """Whether the images go back as URLs: when asked, and by default for the DALL-E names, which
+    answer with URLs unless told otherwise (clients written for them read `data[i].url`)."""
+    if req.response_format is not None:
+        return req.response_format == "url"
+    return (req.model or "").startswith("dall-e")
+
+
 def output_mime_type(req: ImagesRequest) -> str:
     fmt = (req.output_format or "png").lower()
     if fmt == "jpg":

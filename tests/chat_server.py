@@ -40,6 +40,11 @@ def scripted_answer(body: dict[str, Any]) -> str:
         if "nonsense" in last:
             return "I would rather not."
         return json.dumps({"panels": PANEL_PLAN["panels"][:n]})
+    if "turn a request for a picture into a prompt" in system:
+        # World knowledge, as an LLM brings it, in words the built-in model can draw.
+        if "tallest mountain in Africa" in last:
+            return "a large orange triangle at the center on a sky background"
+        return last
     if "accompanies a generated image" in system:
         return f"caption for: {last.split(': ', 1)[1]}"
     return f"reply to: {last} ({len(messages)} messages)"

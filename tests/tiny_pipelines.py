@@ -179,3 +179,16 @@ def tiny_catalog(root: Path) -> Catalog:
             }
         }
     )
+
+
+def build_tiny_preview_decoder(folder: Path) -> Path:
+    """A random-weight AutoencoderTiny (TAESD's class) for the tiny SANA's 4-channel latents, at its
+    VAE's 2x spatial compression."""
+    from diffusers import AutoencoderTiny
+
+    torch.manual_seed(0)
+    AutoencoderTiny(
+        encoder_block_out_channels=(8, 8), decoder_block_out_channels=(8, 8), latent_channels=4,
+        num_encoder_blocks=(1, 1), num_decoder_blocks=(1, 1),
+    ).save_pretrained(folder)  # fmt: skip
+    return folder

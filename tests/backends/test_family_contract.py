@@ -16,7 +16,7 @@ from plantain.backends.registry import load_backend
 from plantain.core.catalog import ModelEntry
 from plantain.core.jobs import ImageJob
 from plantain.core.settings import Settings
-from tests.tiny_pipelines import build_klein, build_kontext, build_sana
+from tests.tiny_pipelines import build_klein, build_kontext, build_sana, build_tiny_preview_decoder
 
 FAMILIES: dict[str, tuple[Callable[[Path], Path], dict[str, object]]] = {
     "sana": (build_sana, {"complex_human_instruction": []}),
@@ -111,3 +111,34 @@ def test_a_family_without_words_says_nothing(backend: DiffusersBackend) -> None:
     assert backend.describe(Image.new("RGB", (64, 64))) is None
     assert backend.read_prompt("make the circle blue") == PromptReading()
     assert backend.weights_id() == id(backend.pipe)
+
+
+def test_a_tiny_preview_decoder_takes_the_vaes_place_for_previews(tmp_path: Path) -> None:
+    entry = ModelEntry(
+        id="tiny-sana-taesd",
+        display_name="sana with a tiny preview decoder",
+        family="sana",
+        checkpoint=str(build_sana(tmp_path / "sana")),
+        preview_decoder=str(build_tiny_preview_decoder(tmp_path / "taesd")),
+        steps=3,
+        max_render_side=64,
+        can_edit=False,
+        call_options={"complex_human_instruction": []},
+        prices=PRICES,  # type: ignore[arg-type]
+    )
+    backend = load_backend(entry, Settings(offline=True, threads=2))
+    assert isinstance(backend, DiffusersBackend)
+    assert type(backend.preview_decoder).__name__ == "AutoencoderTiny"
+    calls = {"vae": 0, "tiny": 0}
+    backend.pipe.vae.decoder.register_forward_hook(lambda *_: calls.__setitem__("vae", calls["vae"] + 1))
+    backend.preview_decoder.decoder.register_forward_hook(lambda *_: calls.__setitem__("tiny", calls["tiny"] + 1))
+    sizes: list[tuple[int, int]] = []
+
+    def look(step: Step) -> None:
+        if step.decode is not None and step.index < step.total - 1:
+            sizes.extend(im.size for im in step.decode())
+
+    (image,) = backend.generate([ImageJob("a lighthouse", 1, 64, 64)], look)
+    # Two previews through the tiny decoder; the full VAE decodes the final image alone.
+    assert calls == {"vae": 1, "tiny": 2}
+    assert sizes == [backend.render_size(64, 64)] * 2 and image.size == (64, 64)

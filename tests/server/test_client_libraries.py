@@ -123,8 +123,9 @@ def test_open_webui_generate_and_edit_with_gemini(server: str) -> None:
     # Its edit: snake_case inline_data, the images after the text, and always image/png, even for a JPEG.
     jpeg = io.BytesIO()
     image(data).convert("RGB").save(jpeg, format="JPEG")
+    jpeg_b64 = base64.b64encode(jpeg.getvalue()).decode()
     edit = {"contents": [{"parts": [{"text": "make the background yellow"},
-            {"inline_data": {"mime_type": "image/png", "data": base64.b64encode(jpeg.getvalue()).decode()}}]}]}  # fmt: skip
+            {"inline_data": {"mime_type": "image/png", "data": jpeg_b64}}]}]}  # fmt: skip
     edited = open_webui(server, "gemini-2.5-flash-image", "generateContent", edit)
     assert any("inlineData" in p for p in edited["candidates"][0]["content"]["parts"])
 

@@ -274,3 +274,19 @@ def test_storyboard_without_a_plan_is_one_image(chat_backed: tuple[genai.Client,
     r = client.models.generate_content(model=LITE, contents="a 3-panel comic, nonsense", config=cfg(seed=8))
     parts = only_candidate(r).content.parts or []  # type: ignore[union-attr]
     assert [bool(p.inline_data) for p in parts] == [False, True]
+
+
+def test_thinking_plans_with_world_knowledge_and_draws_the_plan(
+    chat_backed: tuple[genai.Client, list[dict[str, Any]]],
+) -> None:
+    client, log = chat_backed
+    config = cfg(seed=4, thinking_config=types.ThinkingConfig(include_thoughts=True))
+    r = client.models.generate_content(model=LITE, contents="the tallest mountain in Africa at sunset", config=config)
+    parts = only_candidate(r).content.parts or []  # type: ignore[union-attr]
+    assert parts[0].thought and "a large orange triangle at the center" in (parts[0].text or "")
+    asked = [e["body"]["messages"] for e in log if "into a prompt" in e["body"]["messages"][0]["content"]]
+    assert asked and asked[-1][-1]["content"] == "the tallest mountain in Africa at sunset"
+    (image,) = [p.as_image() for p in parts if p.inline_data]
+    scene = detect(Image.open(io.BytesIO(image.image_bytes)).resize((32, 32), Image.Resampling.BOX))  # type: ignore[union-attr,arg-type]
+    assert [(o.shape, o.colour) for o in scene.objects] == [("triangle", "orange")]
+    assert r.usage_metadata is not None and (r.usage_metadata.thoughts_token_count or 0) > 0

@@ -79,7 +79,7 @@ def test_generate_images(client: genai.Client) -> None:
     enhanced = client.models.generate_images(
         model="imagen-3.0-generate-002",
         prompt="a green triangle",
-        config=types.GenerateImagesConfig(number_of_images=1, enhance_prompt=True),  # fmt: skip
+        config=types.GenerateImagesConfig(number_of_images=1, enhance_prompt=True),
     )
     assert enhanced.generated_images[0].enhanced_prompt  # type: ignore[index]
 

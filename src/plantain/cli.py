@@ -175,7 +175,8 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8080,
 ) -> None:
-    """Serve the Gemini API (generateContent, countTokens, models) over the model catalog."""
+    """Serve the model catalog over the Gemini API (with Vertex express paths), Imagen's :predict and
+    OpenAI's Images API, on one port."""
     import uvicorn
 
     from plantain.api.app import create_app

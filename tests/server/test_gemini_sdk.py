@@ -9,6 +9,7 @@ from google import genai
 from google.genai import errors, types
 from PIL import Image
 
+from plantain.core.catalog import load_catalog
 from plantain.mini.detect import detect
 from tests.server.replies import image_bytes
 from tests.server_process import API_KEY
@@ -110,7 +111,10 @@ def test_count_tokens_matches_usage(client: genai.Client) -> None:
 
 def test_models_list_pages_and_get(client: genai.Client) -> None:
     names = [m.name for m in client.models.list(config={"page_size": 1})]
-    assert names == [f"models/{LITE}", f"models/{FULL}", "models/plantain-mini"]
+    # Every entry, each followed by the other names it answers to.
+    assert names == [f"models/{name}" for name, _ in load_catalog().names()]
+    assert names[:2] == [f"models/{LITE}", "models/gpt-image-1-mini"] and "models/plantain-mini" in names
+    assert client.models.get(model="dall-e-3").display_name == f"dall-e-3 (served by {FULL})"
     model = client.models.get(model=LITE)
     assert model.display_name == "Nano Banana 2 Lite"
     assert model.input_token_limit == 65536

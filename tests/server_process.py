@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -36,6 +37,8 @@ def server_process(env: dict[str, str] | None = None, log: Path | None = None) -
     port = free_port()
     full_env = {
         **os.environ,
+        # Its own data folder (the store's database, image URLs) unless the test shares one.
+        "PLANTAIN_DATA_DIR": tempfile.mkdtemp(prefix="plantain-data-"),
         "PLANTAIN_API_KEYS": API_KEY,
         "PLANTAIN_THREADS": os.environ.get("PLANTAIN_TEST_THREADS", "2"),
         **(env or {}),

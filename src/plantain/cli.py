@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from plantain.core.catalog import Catalog
     from plantain.core.requests import GenerationRequest, ImageInput
     from plantain.core.results import Result
+    from plantain.store.db import Database
 
 app = typer.Typer(
     help="Plantain: self-hosted image generation and editing.",
@@ -183,19 +184,140 @@ def serve(
     from plantain.core.catalog import CatalogError, load_catalog
 
     settings = get_settings()
-    if settings.auth != "off" and not settings.keys:
+    if settings.auth != "off" and not settings.keys and not store_has_keys(settings):
         if not is_loopback(host):
             raise fail(
                 f"refusing to serve on {host} without API keys: set PLANTAIN_API_KEYS=key1,key2 "
                 "(or PLANTAIN_AUTH=off to serve without authentication)"
             )
-        err.print("[yellow]warning:[/] no PLANTAIN_API_KEYS set: serving without authentication on loopback only")
+        err.print(
+            "[yellow]warning:[/] no PLANTAIN_API_KEYS and no stored keys: serving without authentication on "
+            "loopback only"
+        )
         settings = settings.model_copy(update={"auth": "off"})
     try:
         app_ = create_app(settings, load_catalog(settings.catalog))
     except (CatalogError, ValueError) as exc:
         raise fail(str(exc)) from exc
     uvicorn.run(app_, host=host, port=port, log_level="info")
+
+
+def open_store(settings: Settings) -> Database:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from plantain.store.db import open_database
+
+    try:
+        return open_database(settings.database_url, settings.data_dir)
+    except (SQLAlchemyError, OSError) as exc:
+        raise fail(f"cannot open the database: {str(exc).splitlines()[0]}") from exc
+
+
+def store_has_keys(settings: Settings) -> bool:
+    from plantain.store.keys import KeyStore
+
+    database = open_store(settings)
+    try:
+        return KeyStore(database).any_live()
+    finally:
+        database.close()
+
+
+db_app = typer.Typer(help="The store's database (keys and the usage ledger).", no_args_is_help=True)
+keys_app = typer.Typer(help="API keys kept in the store, with their limits.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(keys_app, name="keys")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Migrate the database (PLANTAIN_DATABASE_URL, default SQLite in the data folder) to the newest
+    schema. `plantain serve` does it too, at start."""
+    settings = get_settings()
+    open_store(settings).close()
+    from plantain.store.db import database_url
+
+    url = database_url(settings.database_url, settings.data_dir)
+    err.print(f"database at the newest schema: {url.split('@')[-1]}", highlight=False)
+
+
+@keys_app.command("create")
+def keys_create(
+    name: Annotated[str, typer.Option(help="A name for the key, unique: who or what uses it.")],
+    rpm: Annotated[int | None, typer.Option(help="Requests per minute at most.", min=1)] = None,
+    images_per_day: Annotated[int | None, typer.Option(help="Images per UTC day at most.", min=1)] = None,
+    budget_usd: Annotated[float | None, typer.Option(help="Spending limit in US dollars, in all.", min=0)] = None,
+    models: Annotated[str | None, typer.Option(help="Model IDs it may use, comma separated (default: all).")] = None,
+    admin: Annotated[bool, typer.Option(help="May call the /admin routes.")] = False,
+) -> None:
+    """Make a key and print it once: only a salted hash of it is stored."""
+    from plantain.store.keys import KeyProblem, KeyStore, Limits
+
+    allowed = tuple(m.strip() for m in models.split(",") if m.strip()) if models else None
+    budget = round(budget_usd * 1_000_000) if budget_usd is not None else None
+    database = open_store(get_settings())
+    try:
+        info, secret = KeyStore(database).create(name, Limits(rpm, images_per_day, budget, allowed), admin)
+    except KeyProblem as exc:
+        raise fail(str(exc)) from exc
+    finally:
+        database.close()
+    err.print(f"key {info.name!r} created; it is shown once, keep it now:", highlight=False)
+    print(secret)
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """Every key: name, prefix, limits, state. Never the keys themselves."""
+    from rich.table import Table
+
+    from plantain.store.keys import KeyStore
+
+    database = open_store(get_settings())
+    try:
+        rows = KeyStore(database).list()
+    finally:
+        database.close()
+    table = Table("name", "key starts", "admin", "rpm", "images/day", "budget USD", "models", "created", "state")
+    for row, live in rows:
+        budget = f"{row.budget_micro_usd / 1e6:.2f}" if row.budget_micro_usd is not None else ""
+        table.add_row(
+            row.name, f"pk-{row.prefix}", "yes" if row.admin else "", str(row.rpm or ""), str(row.images_per_day or ""),
+            budget, row.models or "all", f"{row.created_at:%Y-%m-%d %H:%M}", "live" if live else "revoked",
+        )  # fmt: skip
+    Console().print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(name: Annotated[str, typer.Argument(help="The key's name.")]) -> None:
+    """Revoke a key: every server sharing the database refuses it from its next request."""
+    from plantain.store.keys import KeyProblem, KeyStore
+
+    database = open_store(get_settings())
+    try:
+        KeyStore(database).revoke(name)
+    except KeyProblem as exc:
+        raise fail(str(exc)) from exc
+    finally:
+        database.close()
+    err.print(f"key {name!r} revoked", highlight=False)
+
+
+@keys_app.command("rotate")
+def keys_rotate(name: Annotated[str, typer.Argument(help="The key's name.")]) -> None:
+    """Give a key a new secret (same name, limits and usage) and print it once; the old one stops
+    working at once."""
+    from plantain.store.keys import KeyProblem, KeyStore
+
+    database = open_store(get_settings())
+    try:
+        secret = KeyStore(database).rotate(name)
+    except KeyProblem as exc:
+        raise fail(str(exc)) from exc
+    finally:
+        database.close()
+    err.print(f"key {name!r} rotated; the new key is shown once, keep it now:", highlight=False)
+    print(secret)
 
 
 if __name__ == "__main__":

@@ -21,8 +21,9 @@ from plantain.mini.grammar import describe_scene
 
 
 @pytest.fixture(scope="module")
-def mini() -> Iterator[TestClient]:
-    with TestClient(create_app(Settings(auth="off", threads=2))) as c:
+def mini(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    settings = Settings(auth="off", threads=2, data_dir=tmp_path_factory.mktemp("data"))
+    with TestClient(create_app(settings)) as c:
         yield c
 
 

@@ -14,21 +14,26 @@ from plantain.api.request_id import RequestId
 from plantain.core.catalog import Catalog, load_catalog
 from plantain.core.settings import Settings
 from plantain.serving.service import Service
+from plantain.store.db import open_database
+from plantain.store.keys import KeyStore
 
 
 def create_app(settings: Settings | None = None, catalog: Catalog | None = None) -> FastAPI:
     settings = settings or Settings()
     service = Service(settings, catalog or load_catalog(settings.catalog))
+    database = open_database(settings.database_url, settings.data_dir)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
         service.close()
+        database.close()
 
     app = FastAPI(
         title="Plantain", version=__version__, docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
     )
     app.state.service = service
+    app.state.keys = KeyStore(database)
     app.add_middleware(RequestId)
     # OpenAI's paths first: they lie under /v1/, which is otherwise Google's.
     errors.install(app, [errors.OPENAI, errors.GEMINI])

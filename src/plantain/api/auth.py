@@ -8,6 +8,7 @@ from fastapi import Request
 
 from plantain.core.errors import ErrorKind, ServiceError
 from plantain.core.settings import Settings
+from plantain.store.keys import KeyInfo, KeyStore
 
 MISSING_KEY = (
     "Method doesn't allow unregistered callers (callers without established identity). "
@@ -25,13 +26,19 @@ def request_key(request: Request) -> str | None:
     return None
 
 
-def check_key(request: Request, settings: Settings) -> str | None:
-    """The caller's key, or a core error: unauthenticated when none is given, key_invalid when wrong."""
+def check_key(request: Request, settings: Settings, keys: KeyStore | None) -> KeyInfo | None:
+    """The caller's key, or a core error: unauthenticated when none is given, key_invalid when wrong
+    or revoked. Keys from PLANTAIN_API_KEYS have no limits and no row (None); keys made with
+    `plantain keys create` are looked up in the store on every request, so a revoked key is refused
+    at once by every process sharing the database."""
     if settings.auth == "off":
         return None
     key = request_key(request)
     if key is None:
         raise ServiceError(ErrorKind.UNAUTHENTICATED, MISSING_KEY)
-    if not any(hmac.compare_digest(key, k) for k in settings.keys):
+    if any(hmac.compare_digest(key, k) for k in settings.keys):
+        return None
+    info = keys.verify(key) if keys is not None else None
+    if info is None:
         raise ServiceError(ErrorKind.KEY_INVALID, "API key not valid. Please pass a valid API key.")
-    return key
+    return info

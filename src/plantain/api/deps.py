@@ -8,6 +8,7 @@ from plantain.api.auth import check_key
 from plantain.core.errors import invalid_argument
 from plantain.core.jobs import Priority
 from plantain.serving.service import Service
+from plantain.store.keys import KeyInfo
 
 
 def service(request: Request) -> Service:
@@ -15,8 +16,11 @@ def service(request: Request) -> Service:
     return svc
 
 
-def require_key(request: Request) -> str | None:
-    return check_key(request, service(request).settings)
+def require_key(request: Request) -> KeyInfo | None:
+    """A router dependency (run in a worker thread: it may read the store)."""
+    info = check_key(request, service(request).settings, getattr(request.app.state, "keys", None))
+    request.state.key = info
+    return info
 
 
 def priority_of(request: Request) -> Priority:

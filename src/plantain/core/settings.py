@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     public_url: str = Field(
         default="", description="Base URL clients reach this server at, for image URLs; default: the request's own."
     )
+    database_url: str = Field(
+        default="", description="SQLAlchemy URL of the store (postgresql://...); default: SQLite in data_dir."
+    )
     image_url_ttl: float = Field(default=3600.0, gt=0, description="Seconds an image URL stays valid.")
     default_model: str = Field(default="", description="Model of requests naming none (default: the catalog's first).")
     signature_secret: str = Field(

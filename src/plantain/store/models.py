@@ -1,0 +1,58 @@
+"""The store's tables, as SQLAlchemy 2 declarative models. Changes go through a migration
+(store/migrations/versions); the models and the newest migration always describe the same schema."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class ApiKey(Base):
+    """A key as stored: never the key itself, only its public prefix (to find the row) and a salted
+    hash of the whole (to check it), with the limits that apply to it."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    prefix: Mapped[str] = mapped_column(String(32), unique=True, index=True)
+    salt: Mapped[bytes] = mapped_column(LargeBinary(16))
+    hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # Limits; None: no limit.
+    rpm: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    images_per_day: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    budget_micro_usd: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    models: Mapped[str | None] = mapped_column(Text, nullable=True)  # comma separated model IDs
+
+
+class LedgerRow(Base):
+    """One finished request: what it used and what it cost, in integer micro-dollars."""
+
+    __tablename__ = "ledger"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    key_id: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id"), nullable=True, index=True)
+    request_id: Mapped[str] = mapped_column(String(128), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    model: Mapped[str] = mapped_column(String(200))
+    dialect: Mapped[str] = mapped_column(String(32))
+    images: Mapped[int] = mapped_column(Integer, default=0)
+    size_tier: Mapped[str] = mapped_column(String(8), default="")
+    prompt_text_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    prompt_image_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    output_text_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    output_image_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    thought_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    cost_micro_usd: Mapped[int] = mapped_column(BigInteger, default=0)
+    batch: Mapped[bool] = mapped_column(Boolean, default=False)
+    latency_ms: Mapped[int] = mapped_column(Integer, default=0)
+    outcome: Mapped[str] = mapped_column(String(32))

@@ -16,12 +16,15 @@ from plantain.core.settings import Settings
 from plantain.serving.service import Service
 from plantain.store.db import open_database
 from plantain.store.keys import KeyStore
+from plantain.store.ledger import Ledger
 
 
 def create_app(settings: Settings | None = None, catalog: Catalog | None = None) -> FastAPI:
     settings = settings or Settings()
-    service = Service(settings, catalog or load_catalog(settings.catalog))
     database = open_database(settings.database_url, settings.data_dir)
+    # A reservation outlives no request: past the longest deadline it stops counting against quotas.
+    ledger = Ledger(database, settings.request_timeout + 60) if settings.ledger else None
+    service = Service(settings, catalog or load_catalog(settings.catalog), ledger)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -7,6 +7,9 @@ from fastapi import Request
 from plantain.api.auth import check_key
 from plantain.core.errors import invalid_argument
 from plantain.core.jobs import Priority
+from plantain.core.prices import usd
+from plantain.core.results import Result
+from plantain.serving.accounting import Account
 from plantain.serving.service import Service
 from plantain.store.keys import KeyInfo
 
@@ -28,3 +31,17 @@ def priority_of(request: Request) -> Priority:
     if value not in ("interactive", "batch"):
         raise invalid_argument("x-plantain-priority must be 'interactive' or 'batch'", "x-plantain-priority")
     return Priority.BATCH if value == "batch" else Priority.INTERACTIVE
+
+
+def account_of(request: Request, dialect: str) -> Account:
+    """The request's accounting identity: its key (checked by `require_key`), dialect and id."""
+    return Account(getattr(request.state, "key", None), dialect, getattr(request.state, "request_id", ""))
+
+
+def cost_headers(result: Result) -> dict[str, str]:
+    headers = {"x-plantain-model": result.model}
+    if result.batch_size:
+        headers["x-plantain-batch-size"] = str(result.batch_size)
+    if result.cost_micro_usd is not None:
+        headers["x-plantain-cost-usd"] = usd(result.cost_micro_usd)
+    return headers

@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from plantain.api import imagen
 from plantain.api.body import read_json
-from plantain.api.deps import priority_of, require_key, service
+from plantain.api.deps import account_of, cost_headers, priority_of, require_key, service
 from plantain.api.lifecycle import cancel_token, cancelled_on_disconnect
 from plantain.api.streaming import Run
 from plantain.core.catalog import ModelEntry
@@ -129,7 +129,8 @@ async def generate_content(request: Request, model: str, stream: bool) -> Respon
     token = cancel_token(request, svc.settings)
     response_id = secrets.token_urlsafe(18)
     if stream:
-        run = Run(lambda feed: svc.generate(core, token, events=feed.push), token)
+        account = account_of(request, "gemini")
+        run = Run(lambda feed: svc.generate(core, token, events=feed.push, account=account), token)
         try:
             first = await run.first()
         except BaseException:
@@ -139,12 +140,12 @@ async def generate_content(request: Request, model: str, stream: bool) -> Respon
         return StreamingResponse(events, media_type="text/event-stream", headers={"cache-control": "no-cache"})
     async with cancelled_on_disconnect(request, token):
         try:
-            result = await svc.generate(core, token)
+            result = await svc.generate(core, token, account=account_of(request, "gemini"))
         except ServiceError as exc:
             if exc.kind is ErrorKind.CANCELLED:
                 return Response(status_code=499)  # the client has gone: nobody is there to read it
             raise
-    return JSONResponse(wire.from_core(result, response_id), headers=batch_header(result))
+    return JSONResponse(wire.from_core(result, response_id), headers=cost_headers(result))
 
 
 async def chunks(run: Run, first: Any, model: str, response_id: str) -> AsyncIterator[bytes]:
@@ -157,10 +158,6 @@ async def chunks(run: Run, first: Any, model: str, response_id: str) -> AsyncIte
     except ServiceError as exc:
         # Past the first chunk the status line is sent: the error is the stream's last event.
         yield sse(wire.error_body(exc))
-
-
-def batch_header(result: Result) -> dict[str, str]:
-    return {"x-plantain-batch-size": str(result.batch_size)} if result.batch_size else {}
 
 
 async def count_tokens(request: Request, model: str) -> JSONResponse:

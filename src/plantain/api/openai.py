@@ -23,7 +23,7 @@ from starlette.formparsers import MultiPartException
 
 from plantain.api.body import read_body, read_json
 from plantain.api.content import ContentStore
-from plantain.api.deps import priority_of, require_key, service
+from plantain.api.deps import account_of, cost_headers, priority_of, require_key, service
 from plantain.api.lifecycle import cancel_token, cancelled_on_disconnect
 from plantain.api.streaming import Run
 from plantain.core.errors import ErrorKind, ServiceError
@@ -112,7 +112,8 @@ async def answer(
     created = int(time.time())
     token = cancel_token(request, svc.settings)
     if body.stream:
-        run = Run(lambda feed: svc.generate(core, token, events=feed.push), token)
+        account = account_of(request, "openai")
+        run = Run(lambda feed: svc.generate(core, token, events=feed.push, account=account), token)
         try:
             first = await run.first()
         except BaseException:
@@ -122,7 +123,7 @@ async def answer(
         return StreamingResponse(events, media_type="text/event-stream", headers={"cache-control": "no-cache"})
     async with cancelled_on_disconnect(request, token):
         try:
-            result = await svc.generate(core, token)
+            result = await svc.generate(core, token, account=account_of(request, "openai"))
         except ServiceError as exc:
             if exc.kind is ErrorKind.CANCELLED:
                 return Response(status_code=499)  # the client has gone: nobody is there to read it
@@ -136,14 +137,7 @@ async def answer(
             lambda: [store.put(im.data, wire.EXTENSIONS[im.mime_type]) for im in images]
         )
         urls = [f"{base}/v1/images/content/{name}" for name in names]
-    return JSONResponse(wire.images_response(result, body, created, urls), headers=served_by(result))
-
-
-def served_by(result: Result) -> dict[str, str]:
-    headers = {"x-plantain-model": result.model}
-    if result.batch_size:
-        headers["x-plantain-batch-size"] = str(result.batch_size)
-    return headers
+    return JSONResponse(wire.images_response(result, body, created, urls), headers=cost_headers(result))
 
 
 def event(payload: dict[str, Any]) -> bytes:

@@ -54,6 +54,8 @@ class ServiceError(Exception):
         self.violations = violations or []
         # A machine-readable reason, for dialects that name one (OpenAI's "unknown_parameter").
         self.code = code
+        # The quota a 429 is about, as (subject, quota name): Google's QuotaFailure.
+        self.quota: tuple[str, str] | None = None
 
     def __repr__(self) -> str:
         return f"ServiceError({self.kind.value}, {self.message!r})"

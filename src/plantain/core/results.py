@@ -74,6 +74,7 @@ class Result:
     batch_size: int = 0  # jobs in the device batch that drew the images (0: no images)
     thought: str | None = None  # the plan, when thinking was asked for
     prompt: str = ""  # what the images were drawn from (the plan's rewrite when there was one)
+    cost_micro_usd: int | None = None  # at the catalog's prices, when the request was accounted for
 
     @property
     def images(self) -> list[ImageOut]:

@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     database_url: str = Field(
         default="", description="SQLAlchemy URL of the store (postgresql://...); default: SQLite in data_dir."
     )
+    ledger: bool = Field(default=True, description="Write a usage ledger row per request and enforce key quotas.")
     image_url_ttl: float = Field(default=3600.0, gt=0, description="Seconds an image URL stays valid.")
     default_model: str = Field(default="", description="Model of requests naming none (default: the catalog's first).")
     signature_secret: str = Field(

@@ -431,8 +431,18 @@ def error_body(error: ServiceError) -> dict[str, Any]:
     if error.violations:
         violations = [{"field": v.field, "description": v.description} for v in error.violations]
         details.append({"@type": "type.googleapis.com/google.rpc.BadRequest", "fieldViolations": violations})
+    if error.quota is not None:
+        subject, quota = error.quota
+        details.append(
+            {
+                "@type": "type.googleapis.com/google.rpc.QuotaFailure",
+                "violations": [{"subject": subject, "description": error.message, "quotaId": quota}],
+            }
+        )
     if error.retry_after is not None:
-        details.append({"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": f"{error.retry_after:g}s"})
+        details.append(
+            {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": f"{max(1, round(error.retry_after))}s"}
+        )
     if details:
         body["details"] = details
     return {"error": body}

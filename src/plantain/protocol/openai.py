@@ -282,11 +282,15 @@ def error_body(error: ServiceError) -> dict[str, Any]:
             else "Incorrect API key provided."
         )
     param = PARAMS.get(error.field, error.field) if error.field else None
+    if error.quota is not None and error.retry_after is None:
+        kind, code = "insufficient_quota", "insufficient_quota"  # a spent budget: no retry helps
     return {"error": {"message": message, "type": kind, "param": param, "code": error.code or code}}
 
 
 def should_retry(error: ServiceError) -> bool:
     """Whether the SDK's automatic retry can help (x-should-retry)."""
+    if error.kind is ErrorKind.EXHAUSTED and error.quota is not None and error.retry_after is None:
+        return False
     return error.kind in (ErrorKind.EXHAUSTED, ErrorKind.UNAVAILABLE, ErrorKind.DEADLINE, ErrorKind.INTERNAL)
 
 

@@ -12,13 +12,13 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import anyio
 from PIL import Image
 
-from plantain.backends.base import Backend, BackendUnavailable
+from plantain.backends.base import Backend, BackendUnavailable, PromptReading
 from plantain.backends.registry import BackendRegistry, check_catalog
 from plantain.core.cancel import CancelToken
 from plantain.core.catalog import UPSCALE_FACTORS, Catalog, ModelEntry
@@ -30,6 +30,7 @@ from plantain.core.errors import (
     not_found,
     unavailable,
 )
+from plantain.core.jobs import Priority
 from plantain.core.requests import GenerationRequest, UpscaleRequest
 from plantain.core.results import Event, ImageOut, Preview, Result, Thought, Usage
 from plantain.core.settings import Settings
@@ -41,8 +42,10 @@ from plantain.engine.tickets import Ticket
 from plantain.imaging.decode import decode_image
 from plantain.imaging.encode import encode_image, upscale
 from plantain.imaging.mask import apply_mask
+from plantain.serving.accounting import Account, admit, check_model_allowed, estimate, settle
 from plantain.serving.answers import compose, plan_panels, text_call, text_only
 from plantain.serving.plan import Plan, instruction, plan_generation
+from plantain.store.ledger import Charge, Ledger
 from plantain.text.base import TextBackend
 from plantain.text.factory import make_text_backend
 
@@ -53,8 +56,9 @@ Events = Callable[[Event], None]
 
 
 class Service:
-    def __init__(self, settings: Settings, catalog: Catalog) -> None:
+    def __init__(self, settings: Settings, catalog: Catalog, ledger: Ledger | None = None) -> None:
         check_catalog(catalog)
+        self.ledger = ledger
         self.settings = settings
         self.catalog = catalog
         self.backends = BackendRegistry(catalog, settings)
@@ -93,10 +97,14 @@ class Service:
         cancel: CancelToken,
         progress: Progress | None = None,
         events: Events | None = None,
+        account: Account | None = None,
     ) -> Result:
         """The answer to a request. With `events`, a thinking request's plan and each image's
-        previews (`request.previews`) are handed to it as they come, all before this returns."""
+        previews (`request.previews`) are handed to it as they come, all before this returns.
+        With `account` (and a ledger), the request is admitted under its key's quotas before any
+        work and leaves one ledger row, whatever its outcome; the result carries its cost."""
         entry = self.entry(request.model)
+        check_model_allowed(account, request.model, entry)
         reading = self.backends.read_prompt(entry, instruction(request))
         # Decoding and checking input images is CPU work: off the loop, like generation.
         plan = await anyio.to_thread.run_sync(
@@ -107,6 +115,47 @@ class Service:
             reading.needs_image,
             self.backends.pixel_step(entry),
         )
+        batch = request.priority is Priority.BATCH
+        charge = estimate(entry, plan.tier, len(plan.jobs), plan.prompt_tokens.total, batch)
+        return await self._accounted(
+            account, entry, charge, batch, lambda: self._answer(entry, plan, request, reading, cancel, progress, events)
+        )
+
+    async def _accounted(
+        self,
+        account: Account | None,
+        entry: ModelEntry,
+        charge: Charge,
+        batch: bool,
+        work: Callable[[], Awaitable[Result]],
+    ) -> Result:
+        if account is None or self.ledger is None:
+            return await work()
+        ledger = self.ledger
+        reservation = await anyio.to_thread.run_sync(admit, ledger, account, charge)
+        try:
+            result = await work()
+        except BaseException as exc:
+            # Failed or cancelled: a row that costs nothing. Written here, on the loop, because a
+            # cancelled task cannot await a thread; it is one short transaction.
+            outcome = exc.kind.value if isinstance(exc, ServiceError) else "cancelled"
+            settle(ledger, account, reservation, entry, None, batch, outcome)
+            raise
+        result.cost_micro_usd = await anyio.to_thread.run_sync(
+            settle, ledger, account, reservation, entry, result.usage, batch, "ok"
+        )
+        return result
+
+    async def _answer(
+        self,
+        entry: ModelEntry,
+        plan: Plan,
+        request: GenerationRequest,
+        reading: PromptReading,
+        cancel: CancelToken,
+        progress: Progress | None,
+        events: Events | None,
+    ) -> Result:
         if plan.text_only:
             candidates, text_tokens = await text_only(plan, request, self.text, reading.description)
             return Result(entry.id, candidates, self._usage(plan, text_tokens))
@@ -152,9 +201,10 @@ class Service:
             await asyncio.gather(*(loop.run_in_executor(self.pool, apply_mask, original, im, mask) for im in images))
         )
 
-    async def upscale(self, request: UpscaleRequest, cancel: CancelToken) -> Result:
+    async def upscale(self, request: UpscaleRequest, cancel: CancelToken, account: Account | None = None) -> Result:
         """An image enlarged by the entry's upscaler (Imagen's upscale_image)."""
         entry = self.entry(request.model)
+        check_model_allowed(account, request.model, entry)
         if not entry.upscale_factors:
             raise invalid_argument(
                 f"models/{entry.id} is not an upscaler; upscale with a model that lists upscale_factors"
@@ -177,6 +227,20 @@ class Service:
                 f"models/{entry.id} makes (at most {max(tier_area(t) for t in entry.sizes):,})",
                 "image",
             )
+        charge = estimate(entry, tier, 1, entry.image_input_tokens, False)
+        return await self._accounted(
+            account, entry, charge, False, lambda: self._upscale(entry, request, image, factor, tier, cancel)
+        )
+
+    async def _upscale(
+        self,
+        entry: ModelEntry,
+        request: UpscaleRequest,
+        image: Image.Image,
+        factor: int,
+        tier: str,
+        cancel: CancelToken,
+    ) -> Result:
         backend = await self.backend(entry)
         if cancel.cancelled:
             raise cancelled_error()

@@ -320,5 +320,57 @@ def keys_rotate(name: Annotated[str, typer.Argument(help="The key's name.")]) ->
     print(secret)
 
 
+@app.command()
+def usage(
+    key: Annotated[str | None, typer.Option(help="Only this key's requests (its name).")] = None,
+    since: Annotated[str | None, typer.Option(help="From this UTC date on (YYYY-MM-DD).")] = None,
+    by: Annotated[str, typer.Option(help="Group by model, day or key.")] = "model",
+    csv: Annotated[bool, typer.Option("--csv", help="Comma-separated values instead of a table.")] = False,
+) -> None:
+    """What was used and what it cost, from the usage ledger, at the catalog's prices."""
+    import csv as csv_module
+    import sys
+    from datetime import UTC, datetime
+
+    from plantain.core.prices import usd
+    from plantain.store.keys import KeyStore
+    from plantain.store.reports import usage_report
+
+    if by not in ("model", "day", "key"):
+        raise fail(f"--by must be model, day or key (got {by!r})")
+    start = None
+    if since is not None:
+        try:
+            start = datetime.strptime(since, "%Y-%m-%d").replace(tzinfo=UTC)
+        except ValueError as exc:
+            raise fail(f"--since must be a date like 2026-12-01 (got {since!r})") from exc
+    database = open_store(get_settings())
+    try:
+        key_id = None
+        if key is not None:
+            found = [row for row, _ in KeyStore(database).list() if row.name == key]
+            if not found:
+                raise fail(f"no key is named {key!r}")
+            key_id = found[0].id
+        lines = usage_report(database, by, key_id, start)  # type: ignore[arg-type]
+    finally:
+        database.close()
+    header = [by, "requests", "images", "input tokens", "output tokens", "cost USD"]
+    rows = [[x.group, str(x.requests), str(x.images), str(x.input_tokens), str(x.output_tokens), usd(x.cost_micro_usd)]
+            for x in lines]  # fmt: skip
+    total = ["total", *(str(sum(int(r[i]) for r in rows)) for i in range(1, 5)),
+             usd(sum(x.cost_micro_usd for x in lines))]  # fmt: skip
+    if csv:
+        writer = csv_module.writer(sys.stdout)
+        writer.writerows([header, *rows, total])
+        return
+    from rich.table import Table
+
+    table = Table(*header, title="Usage from the ledger")
+    for row in [*rows, total]:
+        table.add_row(*row)
+    Console().print(table)
+
+
 if __name__ == "__main__":
     app()

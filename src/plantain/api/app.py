@@ -9,7 +9,7 @@ from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from plantain import __version__
-from plantain.api import errors, gemini, openai
+from plantain.api import admin, errors, gemini, openai
 from plantain.api.request_id import RequestId
 from plantain.core.catalog import Catalog, load_catalog
 from plantain.core.settings import Settings
@@ -45,6 +45,7 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
+    app.include_router(admin.router)
     app.include_router(openai.router, prefix="/v1")
     app.include_router(openai.content_router, prefix="/v1")
     # The SDK calls /v1/ when only base_url is set; curl and Google's docs use /v1beta/; Vertex

@@ -1,0 +1,132 @@
+"""Admin routes over the store: keys (admin keys only) and usage (admin keys: everyone's; other
+stored keys: their own). Handlers are plain functions: FastAPI runs them in worker threads, where
+the database calls belong."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from plantain.api.deps import require_key
+from plantain.core.errors import ErrorKind, ServiceError, invalid_argument, not_found
+from plantain.core.prices import usd
+from plantain.store.keys import KeyInfo, KeyProblem, KeyStore, Limits
+from plantain.store.reports import usage_report
+
+router = APIRouter(dependencies=[Depends(require_key)])
+
+
+class NewKey(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    rpm: int | None = Field(default=None, ge=1)
+    images_per_day: int | None = Field(default=None, ge=1)
+    budget_usd: float | None = Field(default=None, ge=0)
+    models: list[str] | None = None
+    admin: bool = False
+
+
+def keystore(request: Request) -> KeyStore:
+    store: KeyStore = request.app.state.keys
+    return store
+
+
+def caller(request: Request) -> KeyInfo:
+    info: KeyInfo | None = getattr(request.state, "key", None)
+    if info is None:
+        raise ServiceError(
+            ErrorKind.PERMISSION_DENIED, "The admin routes need a key from the store (plantain keys create)."
+        )
+    return info
+
+
+def admin_only(request: Request) -> KeyInfo:
+    info = caller(request)
+    if not info.admin:
+        raise ServiceError(ErrorKind.PERMISSION_DENIED, f"The key {info.name!r} is not an admin key.")
+    return info
+
+
+@router.get("/admin/keys")
+def list_keys(request: Request) -> dict[str, Any]:
+    admin_only(request)
+    keys = [
+        {
+            "name": row.name,
+            "prefix": f"pk-{row.prefix}",
+            "admin": row.admin,
+            "live": live,
+            "created": row.created_at.isoformat(),
+            "rpm": row.rpm,
+            "imagesPerDay": row.images_per_day,
+            "budgetUsd": usd(row.budget_micro_usd) if row.budget_micro_usd is not None else None,
+            "models": row.models.split(",") if row.models else None,
+        }
+        for row, live in keystore(request).list()
+    ]
+    return {"keys": keys}
+
+
+@router.post("/admin/keys")
+def create_key(request: Request, body: NewKey) -> dict[str, Any]:
+    admin_only(request)
+    budget = round(body.budget_usd * 1_000_000) if body.budget_usd is not None else None
+    limits = Limits(body.rpm, body.images_per_day, budget, tuple(body.models) if body.models else None)
+    try:
+        info, secret = keystore(request).create(body.name, limits, body.admin)
+    except KeyProblem as exc:
+        raise invalid_argument(str(exc), "name") from exc
+    return {"name": info.name, "key": secret}
+
+
+@router.delete("/admin/keys/{name}")
+def revoke_key(request: Request, name: str) -> dict[str, Any]:
+    admin_only(request)
+    try:
+        keystore(request).revoke(name)
+    except KeyProblem as exc:
+        raise not_found(str(exc)) from exc
+    return {"name": name, "revoked": True}
+
+
+@router.get("/admin/usage")
+def usage(
+    request: Request, by: Literal["model", "day", "key"] = "model", key: str | None = None, since: str | None = None
+) -> dict[str, Any]:
+    info = caller(request)
+    key_id: int | None = info.id
+    if info.admin:
+        key_id = None
+        if key is not None:
+            found = [row.id for row, _ in keystore(request).list() if row.name == key]
+            if not found:
+                raise not_found(f"no key is named {key!r}")
+            key_id = found[0]
+    elif key is not None and key != info.name:
+        raise ServiceError(ErrorKind.PERMISSION_DENIED, "A key sees only its own usage.")
+    start = None
+    if since is not None:
+        try:
+            start = datetime.strptime(since, "%Y-%m-%d").replace(tzinfo=UTC)
+        except ValueError as exc:
+            raise invalid_argument(f"since must be a date like 2026-12-01 (got {since!r})", "since") from exc
+    lines = usage_report(keystore(request).db, by, key_id, start)
+    return {
+        "by": by,
+        "usage": [
+            {
+                "group": x.group,
+                "requests": x.requests,
+                "images": x.images,
+                "inputTokens": x.input_tokens,
+                "outputTokens": x.output_tokens,
+                "costUsd": usd(x.cost_micro_usd),
+            }
+            for x in lines
+        ],
+        "totalCostUsd": usd(sum(x.cost_micro_usd for x in lines)),
+    }

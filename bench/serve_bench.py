@@ -118,12 +118,12 @@ def closed_loop(clients: int, seconds: float, make_call: Callable[[], Call]) -> 
     }
 
 
-def gemini_call(base: str, model: str) -> Callable[[], Call]:
+def gemini_call(base: str, model: str, key: str = API_KEY) -> Callable[[], Call]:
     def make() -> Call:
         from google import genai
         from google.genai import types
 
-        client = genai.Client(api_key=API_KEY, http_options=types.HttpOptions(base_url=base))
+        client = genai.Client(api_key=key, http_options=types.HttpOptions(base_url=base))
         cfg = types.GenerateContentConfig(response_modalities=["IMAGE"])
 
         def call(i: int, k: int) -> None:

@@ -148,7 +148,12 @@ def build_kontext(folder: Path) -> Path:
 
 def tiny_catalog(root: Path) -> Catalog:
     sana, klein = build_sana(root / "sana"), build_klein(root / "klein")
-    prices = {"input_per_million_tokens": 0.0, "output_per_million_tokens": 0.0}
+    # Prices like the hosted models', so that costs in tests are not all zero.
+    prices = {
+        "input_per_million_tokens": 0.25,
+        "output_per_million_tokens": 1.50,
+        "per_1000_images": {"512": 0.034, "1K": 0.067, "2K": 0.101, "4K": 0.151},
+    }
     common = {"licence": "test weights", "steps": 2, "max_render_side": 64, "prices": prices}
     return Catalog.model_validate(
         {

@@ -45,6 +45,17 @@ def test_each_request_leaves_one_ledger_row_that_agrees_with_its_reply(client: T
     assert row.prompt_text_tokens + row.prompt_image_tokens == usage["promptTokenCount"]
     assert row.output_image_tokens + row.output_text_tokens == usage["candidatesTokenCount"]
     assert r.headers["x-plantain-cost-usd"] == f"{row.cost_micro_usd / 1e6:.6f}"
+    r = client.post(
+        "/v1/images/generations",
+        json={"prompt": "two kites", "model": "tiny-sana", "size": "512x512", "n": 2},
+        headers={"authorization": f"Bearer {secret}", "x-goog-api-key": "", "x-request-id": "ledger-3"},
+    )
+    (row,) = [row for row in ledger_rows(client) if row.request_id == "ledger-3"]
+    used = r.json()["usage"]
+    assert row.dialect == "openai" and row.images == 2 and row.size_tier == "512"
+    assert used["input_tokens"] == row.prompt_text_tokens + row.prompt_image_tokens
+    assert used["output_tokens_details"]["image_tokens"] == row.output_image_tokens
+    assert r.headers["x-plantain-cost-usd"] == f"{row.cost_micro_usd / 1e6:.6f}" and row.cost_micro_usd > 0
     bad = client.post(
         "/v1beta/models/tiny-sana:generateContent",
         json={"contents": [{"parts": [{"text": "a kite"}]}], "generationConfig": {"candidateCount": 9}},

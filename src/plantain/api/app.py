@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
+import anyio
 from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from plantain import __version__
-from plantain.api import admin, errors, gemini, openai
+from plantain.api import admin, errors, files, gemini, openai
 from plantain.api.request_id import RequestId
 from plantain.core.catalog import Catalog, load_catalog
 from plantain.core.settings import Settings
 from plantain.serving.service import Service
 from plantain.store.db import open_database
+from plantain.store.files import FileStore
 from plantain.store.keys import KeyStore
 from plantain.store.ledger import Ledger
 
@@ -26,9 +30,21 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
     ledger = Ledger(database, settings.request_timeout + 60) if settings.ledger else None
     service = Service(settings, catalog or load_catalog(settings.catalog), ledger)
 
+    file_store = FileStore(
+        database, settings.data_dir, timedelta(hours=settings.file_ttl_hours), settings.max_file_bytes
+    )
+
+    async def sweep_files() -> None:
+        # Expired files are deleted by the server, not only hidden: every ten minutes.
+        while True:
+            await anyio.to_thread.run_sync(file_store.sweep)
+            await asyncio.sleep(600)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        sweeper = asyncio.ensure_future(sweep_files())
         yield
+        sweeper.cancel()
         service.close()
         database.close()
 
@@ -37,6 +53,7 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
     )
     app.state.service = service
     app.state.keys = KeyStore(database)
+    app.state.files = file_store
     app.add_middleware(RequestId)
     # OpenAI's paths first: they lie under /v1/, which is otherwise Google's.
     errors.install(app, [errors.OPENAI, errors.GEMINI])
@@ -50,6 +67,10 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
     app.include_router(openai.content_router, prefix="/v1")
     # The SDK calls /v1/ when only base_url is set; curl and Google's docs use /v1beta/; Vertex
     # express mode calls /v1beta1/publishers/google/models/...
+    for version in ("/v1beta", "/v1"):
+        app.include_router(files.router, prefix=version)
+        app.include_router(files.upload_router, prefix=f"/upload{version}")
+        app.include_router(files.download_router, prefix=f"/download{version}")
     for prefix in ("/v1beta", "/v1", "/v1beta1"):
         app.include_router(gemini.router, prefix=prefix)
         app.include_router(gemini.vertex_router, prefix=f"{prefix}/publishers/google")

@@ -16,7 +16,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
-from plantain.api import imagen
+from plantain.api import files, imagen
 from plantain.api.body import read_json
 from plantain.api.deps import account_of, cost_headers, priority_of, require_key, service
 from plantain.api.lifecycle import cancel_token, cancelled_on_disconnect
@@ -125,7 +125,8 @@ async def generate_content(request: Request, model: str, stream: bool) -> Respon
     body = wire.parse_generate(await read_json(request, svc.settings.max_request_bytes))
     if body.model and body.model.rsplit("models/", 1)[-1] not in (entry.id, model):
         raise invalid_argument(f"the body names model {body.model!r} but the URL names models/{model}", "model")
-    core = wire.to_core(entry.id, body, priority_of(request), stream)
+    named = await files.resolve(request, wire.file_ids(body.contents))
+    core = wire.to_core(entry.id, body, priority_of(request), stream, named)
     token = cancel_token(request, svc.settings)
     response_id = secrets.token_urlsafe(18)
     if stream:
@@ -164,5 +165,8 @@ async def count_tokens(request: Request, model: str) -> JSONResponse:
     svc = service(request)
     entry = entry_for(request, model, "countTokens")
     body = await read_json(request, svc.settings.max_request_bytes)
-    tokens = svc.count_tokens(wire.count_request_to_core(entry.id, wire.parse_count(body)))
+    parsed = wire.parse_count(body)
+    contents = parsed.contents or (parsed.generate_content_request.contents if parsed.generate_content_request else [])
+    named = await files.resolve(request, wire.file_ids(contents))
+    tokens = svc.count_tokens(wire.count_request_to_core(entry.id, parsed, named))
     return JSONResponse(wire.count_tokens_reply(tokens.text, tokens.image))

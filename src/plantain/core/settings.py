@@ -44,6 +44,8 @@ class Settings(BaseSettings):
         default="", description="SQLAlchemy URL of the store (postgresql://...); default: SQLite in data_dir."
     )
     ledger: bool = Field(default=True, description="Write a usage ledger row per request and enforce key quotas.")
+    file_ttl_hours: float = Field(default=48.0, gt=0, description="Hours an uploaded file is kept (Files API).")
+    max_file_bytes: int = Field(default=2 * 1024**3, ge=1, description="Largest file accepted by the Files API.")
     image_url_ttl: float = Field(default=3600.0, gt=0, description="Seconds an image URL stays valid.")
     default_model: str = Field(default="", description="Model of requests naming none (default: the catalog's first).")
     signature_secret: str = Field(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -217,7 +218,11 @@ def _modalities(values: list[str | int]) -> list[str]:
     return [MODALITY_NUMBERS.get(v, str(v)) if isinstance(v, int) else v.upper() for v in values]
 
 
-def _turns(contents: list[Content], where: str = "contents") -> list[Turn]:
+def _turns(
+    contents: list[Content], where: str = "contents", files: dict[str, tuple[bytes, str]] | None = None
+) -> list[Turn]:
+    """`files`: the bytes and MIME type of each file id the request names in `fileData` (looked up
+    by the router, which owns I/O)."""
     turns = []
     for ci, content in enumerate(contents):
         role = (content.role or "user").lower()
@@ -240,7 +245,20 @@ def _turns(contents: list[Content], where: str = "contents") -> list[Turn]:
                 data = b64decode_lenient(part.inline_data.data, f"{at}.inline_data.data")
                 turn.images.append(ImageInput(data, part.inline_data.mime_type, at, role))
             else:
-                raise invalid_argument(f"{at}.file_data: file references need the Files API, which is not enabled")
+                assert part.file_data is not None
+                file_id = file_id_of(part.file_data.file_uri)
+                if file_id is None:
+                    raise invalid_argument(
+                        f"{at}.file_data.file_uri: only files uploaded to this server (files/ID) can be referenced; "
+                        f"{part.file_data.file_uri!r} is not fetched"
+                    )
+                if files is None or file_id not in files:
+                    raise ServiceError(
+                        ErrorKind.PERMISSION_DENIED,
+                        f"You do not have permission to access the File {file_id} or it may not exist.",
+                    )
+                data, mime = files[file_id]
+                turn.images.append(ImageInput(data, part.file_data.mime_type or mime, at, role))
         turns.append(turn)
     return turns
 
@@ -250,7 +268,11 @@ STREAM_PREVIEWS = 2
 
 
 def to_core(
-    model: str, req: GenerateContentRequest, priority: Priority = Priority.INTERACTIVE, stream: bool = False
+    model: str,
+    req: GenerateContentRequest,
+    priority: Priority = Priority.INTERACTIVE,
+    stream: bool = False,
+    files: dict[str, tuple[bytes, str]] | None = None,
 ) -> GenerationRequest:
     """`stream`: the request came to streamGenerateContent, where a thinking request also shows
     its images forming."""
@@ -264,7 +286,7 @@ def to_core(
     thinking = bool(cfg.thinking_config and cfg.thinking_config.include_thoughts)
     return GenerationRequest(
         model=model,
-        turns=_turns(req.contents),
+        turns=_turns(req.contents, files=files),
         system=system,
         modalities=modalities,
         aspect_ratio=image_cfg.aspect_ratio,
@@ -277,11 +299,23 @@ def to_core(
     )
 
 
-def count_request_to_core(model: str, req: CountTokensRequest) -> GenerationRequest:
+def count_request_to_core(
+    model: str, req: CountTokensRequest, files: dict[str, tuple[bytes, str]] | None = None
+) -> GenerationRequest:
     if req.generate_content_request is not None:
-        return to_core(model, req.generate_content_request)
+        return to_core(model, req.generate_content_request, files=files)
     assert req.contents is not None
-    return GenerationRequest(model=model, turns=_turns(req.contents))
+    return GenerationRequest(model=model, turns=_turns(req.contents, files=files))
+
+
+def file_ids(contents: list[Content]) -> set[str]:
+    """The ids of the uploaded files a request's `fileData` parts name."""
+    return {
+        fid
+        for content in contents
+        for part in content.parts
+        if part.file_data is not None and (fid := file_id_of(part.file_data.file_uri)) is not None
+    }
 
 
 def usage_metadata(usage: Usage) -> dict[str, Any]:
@@ -446,3 +480,64 @@ def error_body(error: ServiceError) -> dict[str, Any]:
     if details:
         body["details"] = details
     return {"error": body}
+
+
+def timestamp(t: datetime) -> str:
+    """RFC 3339 in UTC with microseconds, as Google writes them."""
+    t = t if t.tzinfo else t.replace(tzinfo=UTC)
+    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def file_resource(
+    file_id: str, display_name: str, mime_type: str, size: int, sha256_hex: str, created: datetime,
+    expires: datetime, source: str, base: str, version: str,
+) -> dict[str, Any]:  # fmt: skip
+    """A `File`: `uri` is what goes into `fileData`; `downloadUri` only for files the server made."""
+    body: dict[str, Any] = {
+        "name": f"files/{file_id}",
+        "mimeType": mime_type,
+        "sizeBytes": str(size),
+        "createTime": timestamp(created),
+        "updateTime": timestamp(created),
+        "expirationTime": timestamp(expires),
+        "sha256Hash": base64.b64encode(sha256_hex.encode()).decode(),
+        "uri": f"{base}/{version}/files/{file_id}",
+        "state": "ACTIVE",
+        "source": source,
+    }
+    if display_name:
+        body["displayName"] = display_name
+    if source == "GENERATED":
+        body["downloadUri"] = f"{base}/download/{version}/files/{file_id}:download?alt=media"
+    return body
+
+
+class FileMeta(Wire):
+    name: str | None = None
+    display_name: str | None = None
+    mime_type: str | None = None
+    size_bytes: int | str | None = None
+
+
+class UploadStart(Wire):
+    """The body of an upload's start: `{"file": {...}}`, possibly empty."""
+
+    file: FileMeta | None = None
+
+
+def parse_upload_start(body: Any) -> UploadStart:
+    if body is None:
+        return UploadStart()
+    try:
+        return UploadStart.model_validate(body)
+    except ValidationError as exc:
+        raise validation_error(exc) from exc
+
+
+FILE_ID = re.compile(r"(?:^|/)files/([a-z0-9]+)$")
+
+
+def file_id_of(uri: str) -> str | None:
+    """The file id a `fileData.fileUri` names (`files/ID` or a URL ending in `/files/ID`), else None."""
+    m = FILE_ID.search(uri.split("?", 1)[0])
+    return m.group(1) if m else None

@@ -71,3 +71,33 @@ class Reservation(Base):
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     images: Mapped[int] = mapped_column(Integer)
     cost_micro_usd: Mapped[int] = mapped_column(BigInteger)
+
+
+class StoredFile(Base):
+    """An uploaded (or generated) file: its bytes on disk under the data folder, named by its id."""
+
+    __tablename__ = "files"
+    __table_args__ = (Index("ix_files_owner_created_at", "owner", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(64))  # "key:<id>" for a stored key, "env" for the others
+    display_name: Mapped[str] = mapped_column(String(512))
+    mime_type: Mapped[str] = mapped_column(String(128))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))  # lowercase hex
+    source: Mapped[str] = mapped_column(String(16))  # UPLOADED or GENERATED
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class UploadSession(Base):
+    """A resumable upload under way: the bytes so far are in uploads/<id>.part."""
+
+    __tablename__ = "upload_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(64))
+    display_name: Mapped[str] = mapped_column(String(512))
+    mime_type: Mapped[str] = mapped_column(String(128))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -176,8 +176,7 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8080,
 ) -> None:
-    """Serve the model catalog over the Gemini API (with Vertex express paths), Imagen's :predict and
-    OpenAI's Images API, on one port."""
+    """Serve the catalog over the Gemini (and Vertex), Imagen :predict and OpenAI Images APIs."""
     import uvicorn
 
     from plantain.api.app import create_app
@@ -223,7 +222,7 @@ def store_has_keys(settings: Settings) -> bool:
         database.close()
 
 
-db_app = typer.Typer(help="The store's database (keys and the usage ledger).", no_args_is_help=True)
+db_app = typer.Typer(help="The store's database (keys, the usage ledger, files).", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys kept in the store, with their limits.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")

@@ -12,11 +12,12 @@ from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from plantain import __version__
-from plantain.api import admin, errors, files, gemini, openai
+from plantain.api import admin, batches, errors, files, gemini, openai
 from plantain.api.request_id import RequestId
 from plantain.core.catalog import Catalog, load_catalog
 from plantain.core.settings import Settings
 from plantain.serving.service import Service
+from plantain.store.batches import BatchStore
 from plantain.store.db import open_database
 from plantain.store.files import FileStore
 from plantain.store.keys import KeyStore
@@ -40,10 +41,18 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
             await anyio.to_thread.run_sync(file_store.sweep)
             await asyncio.sleep(600)
 
+    batch_store = BatchStore(database)
+    # Items of a job run a device batch at a time: as many at once as the largest batch the catalog forms.
+    runner = batches.BatchRunner(
+        service, batch_store, file_store, max(e.max_batch for e in service.catalog.models.values())
+    )
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         sweeper = asyncio.ensure_future(sweep_files())
+        running = asyncio.ensure_future(runner.run())
         yield
+        running.cancel()
         sweeper.cancel()
         service.close()
         database.close()
@@ -54,6 +63,8 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
     app.state.service = service
     app.state.keys = KeyStore(database)
     app.state.files = file_store
+    app.state.batches = batch_store
+    app.state.batch_runner = runner
     app.add_middleware(RequestId)
     # OpenAI's paths first: they lie under /v1/, which is otherwise Google's.
     errors.install(app, [errors.OPENAI, errors.GEMINI])
@@ -69,6 +80,7 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
     # express mode calls /v1beta1/publishers/google/models/...
     for version in ("/v1beta", "/v1"):
         app.include_router(files.router, prefix=version)
+        app.include_router(batches.router, prefix=version)
         app.include_router(files.upload_router, prefix=f"/upload{version}")
         app.include_router(files.download_router, prefix=f"/download{version}")
     for prefix in ("/v1beta", "/v1", "/v1beta1"):

@@ -16,7 +16,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
-from plantain.api import files, imagen
+from plantain.api import batches, files, imagen
 from plantain.api.body import read_json
 from plantain.api.deps import account_of, cost_headers, priority_of, require_key, service
 from plantain.api.lifecycle import cancel_token, cancelled_on_disconnect
@@ -107,7 +107,12 @@ async def model_method(request: Request, name: str) -> Response:
     if method == "predict":
         # Imagen's :predict shares Google's model paths; its own dialect answers it.
         return await imagen.predict(request, entry_for(request, model, method).id)
-    if method in ("batchGenerateContent", "embedContent"):
+    if method == "batchGenerateContent":
+        entry = entry_for(request, model, method)
+        return await batches.create(
+            request, entry, await read_json(request, service(request).settings.max_request_bytes)
+        )
+    if method == "embedContent":
         raise ServiceError(ErrorKind.UNIMPLEMENTED, f"Method {method} is not implemented by this server.")
     raise ServiceError(ErrorKind.NOT_FOUND, f"Method not found: models/{name}")
 

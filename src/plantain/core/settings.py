@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     ledger: bool = Field(default=True, description="Write a usage ledger row per request and enforce key quotas.")
     file_ttl_hours: float = Field(default=48.0, gt=0, description="Hours an uploaded file is kept (Files API).")
     max_file_bytes: int = Field(default=2 * 1024**3, ge=1, description="Largest file accepted by the Files API.")
+    batch_lease_seconds: float = Field(
+        default=30.0, gt=0, description="How long a batch job stays with a server that stops renewing it."
+    )
     image_url_ttl: float = Field(default=3600.0, gt=0, description="Seconds an image URL stays valid.")
     default_model: str = Field(default="", description="Model of requests naming none (default: the catalog's first).")
     signature_secret: str = Field(

@@ -541,3 +541,96 @@ def file_id_of(uri: str) -> str | None:
     """The file id a `fileData.fileUri` names (`files/ID` or a URL ending in `/files/ID`), else None."""
     m = FILE_ID.search(uri.split("?", 1)[0])
     return m.group(1) if m else None
+
+
+# -- Batch API --------------------------------------------------------------------------------------
+
+
+class InlinedRequest(Wire):
+    request: GenerateContentRequest
+    metadata: dict[str, str] | None = None
+
+
+class InlinedRequests(Wire):
+    requests: list[InlinedRequest] = Field(min_length=1)
+
+
+class BatchInputConfig(Wire):
+    requests: InlinedRequests | None = None
+    file_name: str | None = None
+
+
+class BatchSpec(Wire):
+    display_name: str | None = None
+    model: str | None = None
+    priority: int | str | None = None
+    input_config: BatchInputConfig
+
+
+class BatchCreateRequest(Wire):
+    batch: BatchSpec
+
+
+def parse_batch_create(body: Any) -> BatchCreateRequest:
+    try:
+        req = BatchCreateRequest.model_validate(body)
+    except ValidationError as exc:
+        raise validation_error(exc) from exc
+    cfg = req.batch.input_config
+    if (cfg.requests is None) == (cfg.file_name is None):
+        raise invalid_argument("batch.inputConfig takes exactly one of 'requests' or 'fileName'", "batch.input_config")
+    return req
+
+
+def parse_batch_line(line: str, number: int) -> tuple[str, GenerateContentRequest]:
+    """One line of a JSONL batch input: `{"key": ..., "request": GenerateContentRequest}`."""
+    import json
+
+    where = f"line {number} of the input file"
+    try:
+        item = json.loads(line)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise invalid_argument(f"{where} is not JSON: {exc}") from exc
+    if not isinstance(item, dict) or not isinstance(item.get("key"), str) or not item["key"]:
+        raise invalid_argument(f"{where} has no 'key' (a non-empty string naming the request)")
+    try:
+        request = GenerateContentRequest.model_validate(item.get("request"))
+    except ValidationError as exc:
+        error = validation_error(exc)
+        raise invalid_argument(f"{where} ({item['key']}): {error.message}") from exc
+    return item["key"], request
+
+
+BATCH_TYPE = "type.googleapis.com/google.ai.generativelanguage.v1beta.GenerateContentBatch"
+OUTPUT_TYPE = "type.googleapis.com/google.ai.generativelanguage.v1beta.GenerateContentBatchOutput"
+
+
+def batch_operation(
+    batch_id: str, model: str, display_name: str, state: str, input_config: Any, created: datetime,
+    updated: datetime, ended: datetime | None, total: int, ok: int, failed: int, output: dict[str, Any] | None,
+) -> dict[str, Any]:  # fmt: skip
+    """A batch job as the long-running operation the SDK reads (`metadata.state`, `metadata.output`)."""
+    stats = {"requestCount": str(total), "pendingRequestCount": str(total - ok - failed)}
+    if ok:
+        stats["successfulRequestCount"] = str(ok)
+    if failed:
+        stats["failedRequestCount"] = str(failed)
+    metadata: dict[str, Any] = {
+        "@type": BATCH_TYPE, "name": f"batches/{batch_id}", "model": f"models/{model}", "displayName": display_name,
+        "inputConfig": input_config, "createTime": timestamp(created), "updateTime": timestamp(updated),
+        "batchStats": stats, "state": state, "priority": "0",
+    }  # fmt: skip
+    body: dict[str, Any] = {"name": f"batches/{batch_id}", "metadata": metadata}
+    if ended is not None:
+        metadata["endTime"] = timestamp(ended)
+        body["done"] = True
+    if output is not None:
+        metadata["output"] = output
+        body["response"] = {"@type": OUTPUT_TYPE, **output}
+    return body
+
+
+def item_error(error: ServiceError) -> dict[str, Any]:
+    """A per-item error: code, message, status, and no details (the SDK types them as strings)."""
+    code, status = STATUS[error.kind]
+    return {"code": code, "message": error.message, "status": status}

@@ -101,3 +101,40 @@ class UploadSession(Base):
     mime_type: Mapped[str] = mapped_column(String(128))
     size_bytes: Mapped[int] = mapped_column(BigInteger)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Batch(Base):
+    """A batch job. `state` is Google's BATCH_STATE_* name; a runner holds it by a lease."""
+
+    __tablename__ = "batches"
+    __table_args__ = (Index("ix_batches_owner_created_at", "owner", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(64))
+    key_id: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id"), nullable=True)
+    model: Mapped[str] = mapped_column(String(200))
+    display_name: Mapped[str] = mapped_column(String(512))
+    state: Mapped[str] = mapped_column(String(32), index=True)
+    input_config: Mapped[str] = mapped_column(Text)  # the request's inputConfig, echoed back
+    input_file: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    request_count: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    end_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    output_file: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    runner: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class BatchItem(Base):
+    """One request of a batch: pending, then ok or error with its result, written once."""
+
+    __tablename__ = "batch_items"
+
+    batch_id: Mapped[str] = mapped_column(ForeignKey("batches.id", ondelete="CASCADE"), primary_key=True)
+    idx: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_key: Mapped[str] = mapped_column(String(512))
+    request: Mapped[str] = mapped_column(Text)  # the GenerateContentRequest, as JSON
+    item_metadata: Mapped[str | None] = mapped_column(Text, nullable=True)
+    state: Mapped[str] = mapped_column(String(16))
+    result: Mapped[str | None] = mapped_column(Text, nullable=True)  # the response or the error, as JSON

@@ -182,3 +182,9 @@ def test_predict_refuses_what_it_cannot_do_in_googles_words(
 
 def test_predict_of_an_unknown_model_is_404(client: TestClient) -> None:
     google_error(predict(client, "imagen-9", {"instances": [{"prompt": "a"}]}), 404, "NOT_FOUND")
+
+
+@pytest.mark.parametrize("route", ["/v1beta/models", "/v1beta/files", "/v1beta/batches"])
+@pytest.mark.parametrize("token", ["!!!", "bm90IGEgbnVtYmVy", "LTU"])
+def test_a_page_token_that_cannot_be_read_is_400_on_every_list(client: TestClient, route: str, token: str) -> None:
+    google_error(client.get(route, params={"pageToken": token}), 400, "INVALID_ARGUMENT")

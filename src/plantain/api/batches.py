@@ -9,7 +9,6 @@ served and rendered by the same dialect code as an interactive one.
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import json
 import logging
@@ -23,6 +22,7 @@ from fastapi.responses import JSONResponse
 
 from plantain.api.deps import require_key
 from plantain.api.files import files_of, owner_of
+from plantain.api.pages import next_token, page_start
 from plantain.core.cancel import CancelToken
 from plantain.core.catalog import ModelEntry
 from plantain.core.errors import ErrorKind, ServiceError, invalid_argument, not_found
@@ -134,11 +134,11 @@ async def get_batch(request: Request, name: str) -> JSONResponse:
 @router.get("/batches")
 async def list_batches(request: Request, pageSize: int = 50, pageToken: str = "") -> JSONResponse:
     size = min(max(pageSize, 1), 1000)
-    start = int(base64.urlsafe_b64decode(pageToken.encode()).decode()) if pageToken.isascii() and pageToken else 0
+    start = page_start(pageToken)
     rows, more = await anyio.to_thread.run_sync(batches_of(request).page, owner_of(request), start, size)
     body: dict[str, Any] = {"operations": [await operation(request, b) for b in rows]} if rows else {}
     if more:
-        body["nextPageToken"] = base64.urlsafe_b64encode(str(start + size).encode()).decode()
+        body["nextPageToken"] = next_token(start + size)
     return JSONResponse(body)
 
 

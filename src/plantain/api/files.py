@@ -8,7 +8,6 @@ resends the chunk.
 
 from __future__ import annotations
 
-import base64
 import json
 from typing import Any
 
@@ -19,6 +18,7 @@ from fastapi.responses import JSONResponse, Response
 from plantain.api.body import read_body
 from plantain.api.deps import require_key, service
 from plantain.api.errors import gemini_response
+from plantain.api.pages import next_token, page_start
 from plantain.core.errors import ErrorKind, ServiceError, invalid_argument, not_found
 from plantain.protocol import gemini as wire
 from plantain.store.files import FileStore, Progress
@@ -140,18 +140,13 @@ async def get_file(request: Request, name: str) -> Response:
 @router.get("/files")
 async def list_files(request: Request, pageSize: int = 10, pageToken: str = "") -> JSONResponse:
     size = min(max(pageSize, 1), 100)
-    start = 0
-    if pageToken:
-        try:
-            start = int(base64.urlsafe_b64decode(pageToken.encode()).decode())
-        except ValueError as exc:
-            raise invalid_argument("Invalid page token.", "page_token") from exc
+    start = page_start(pageToken)
     rows, more = await anyio.to_thread.run_sync(files_of(request).list, owner_of(request), start, size)
     body: dict[str, Any] = {}
     if rows:
         body["files"] = [resource(request, row) for row in rows]
     if more:
-        body["nextPageToken"] = base64.urlsafe_b64encode(str(start + size).encode()).decode()
+        body["nextPageToken"] = next_token(start + size)
     return JSONResponse(body)
 
 

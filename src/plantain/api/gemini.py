@@ -7,7 +7,6 @@ streamed replies share one path and differ only in framing.
 
 from __future__ import annotations
 
-import base64
 import json
 import secrets
 from collections.abc import AsyncIterator
@@ -20,6 +19,7 @@ from plantain.api import batches, files, imagen
 from plantain.api.body import read_json
 from plantain.api.deps import account_of, cost_headers, priority_of, require_key, service
 from plantain.api.lifecycle import cancel_token, cancelled_on_disconnect
+from plantain.api.pages import next_token, page_start
 from plantain.api.streaming import Run
 from plantain.core.catalog import ModelEntry
 from plantain.core.errors import ErrorKind, ServiceError, invalid_argument
@@ -57,14 +57,9 @@ async def list_models(request: Request, pageSize: int = 50, pageToken: str = "")
     names = service(request).catalog.names()
     if not 1 <= pageSize <= 1000:
         pageSize = 50 if pageSize < 1 else 1000
-    start = 0
-    if pageToken:
-        try:
-            start = int(base64.urlsafe_b64decode(pageToken.encode()).decode())
-        except ValueError as exc:
-            raise invalid_argument("Invalid page token.", "page_token") from exc
-        if start < 0 or start >= len(names):
-            raise invalid_argument("Invalid page token.", "page_token")
+    start = page_start(pageToken)
+    if pageToken and start >= len(names):
+        raise invalid_argument("Invalid page token.", "page_token")
     page = names[start : start + pageSize]
     prefix = model_prefix(request)
     body: dict[str, Any] = {
@@ -73,7 +68,7 @@ async def list_models(request: Request, pageSize: int = 50, pageToken: str = "")
         "data": [openai_model(name, e) for name, e in page],
     }
     if start + pageSize < len(names):
-        body["nextPageToken"] = base64.urlsafe_b64encode(str(start + pageSize).encode()).decode()
+        body["nextPageToken"] = next_token(start + pageSize)
     return JSONResponse(body)
 
 

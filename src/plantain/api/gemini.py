@@ -18,9 +18,9 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from plantain.api import batches, files, imagen
 from plantain.api.body import read_json
 from plantain.api.deps import account_of, cost_headers, priority_of, require_key, service
-from plantain.api.lifecycle import cancel_token, cancelled_on_disconnect
+from plantain.api.lifecycle import answered, cancel_token
 from plantain.api.pages import next_token, page_start
-from plantain.api.streaming import Run
+from plantain.api.streaming import Run, started
 from plantain.core.catalog import ModelEntry
 from plantain.core.errors import ErrorKind, ServiceError, invalid_argument
 from plantain.core.results import Result
@@ -131,21 +131,12 @@ async def generate_content(request: Request, model: str, stream: bool) -> Respon
     response_id = secrets.token_urlsafe(18)
     if stream:
         account = account_of(request, "gemini")
-        run = Run(lambda feed: svc.generate(core, token, events=feed.push, account=account), token)
-        try:
-            first = await run.first()
-        except BaseException:
-            run.abandon()
-            raise
+        run, first = await started(lambda feed: svc.generate(core, token, events=feed.push, account=account), token)
         events = chunks(run, first, entry.id, response_id)
         return StreamingResponse(events, media_type="text/event-stream", headers={"cache-control": "no-cache"})
-    async with cancelled_on_disconnect(request, token):
-        try:
-            result = await svc.generate(core, token, account=account_of(request, "gemini"))
-        except ServiceError as exc:
-            if exc.kind is ErrorKind.CANCELLED:
-                return Response(status_code=499)  # the client has gone: nobody is there to read it
-            raise
+    result = await answered(request, token, lambda: svc.generate(core, token, account=account_of(request, "gemini")))
+    if result is None:
+        return Response(status_code=499)
     return JSONResponse(wire.from_core(result, response_id), headers=cost_headers(result))
 
 

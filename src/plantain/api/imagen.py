@@ -11,8 +11,7 @@ from fastapi.responses import JSONResponse, Response
 
 from plantain.api.body import read_json
 from plantain.api.deps import account_of, cost_headers, priority_of, service
-from plantain.api.lifecycle import cancel_token, cancelled_on_disconnect
-from plantain.core.errors import ErrorKind, ServiceError
+from plantain.api.lifecycle import answered, cancel_token
 from plantain.protocol import imagen as wire
 
 
@@ -22,16 +21,14 @@ async def predict(request: Request, model: str) -> Response:
     kind = wire.kind_of(body)
     entry = svc.entry(model)
     token = cancel_token(request, svc.settings)
-    async with cancelled_on_disconnect(request, token):
-        try:
-            if kind == "upscale":
-                result = await svc.upscale(wire.to_upscale(entry.id, body), token, account_of(request, "imagen"))
-            else:
-                core = wire.to_core(entry.id, body, entry.max_candidates, priority_of(request))
-                result = await svc.generate(core, token, account=account_of(request, "imagen"))
-        except ServiceError as exc:
-            if exc.kind is ErrorKind.CANCELLED:
-                return Response(status_code=499)  # the client has gone: nobody is there to read it
-            raise
+    account = account_of(request, "imagen")
+    if kind == "upscale":
+        upscale = wire.to_upscale(entry.id, body)
+        result = await answered(request, token, lambda: svc.upscale(upscale, token, account))
+    else:
+        core = wire.to_core(entry.id, body, entry.max_candidates, priority_of(request))
+        result = await answered(request, token, lambda: svc.generate(core, token, account=account))
+    if result is None:
+        return Response(status_code=499)  # the client has gone: nobody is there to read it
     enhanced = bool(body.parameters and body.parameters.enhance_prompt)
     return JSONResponse(wire.predictions(result, enhanced), headers=cost_headers(result))

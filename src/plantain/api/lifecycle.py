@@ -4,14 +4,17 @@ client has gone."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import TypeVar
 
 from fastapi import Request
 
 from plantain.core.cancel import CancelToken
-from plantain.core.errors import invalid_argument
+from plantain.core.errors import ErrorKind, ServiceError, invalid_argument
 from plantain.core.settings import Settings
+
+T = TypeVar("T")
 
 
 def cancel_token(request: Request, settings: Settings) -> CancelToken:
@@ -44,3 +47,15 @@ async def cancelled_on_disconnect(request: Request, token: CancelToken) -> Async
         yield token
     finally:
         watcher.cancel()
+
+
+async def answered(request: Request, token: CancelToken, work: Callable[[], Awaitable[T]]) -> T | None:
+    """The work's answer, or None when the client went away before it (nobody is there to read a
+    reply: the router answers 499)."""
+    async with cancelled_on_disconnect(request, token):
+        try:
+            return await work()
+        except ServiceError as exc:
+            if exc.kind is ErrorKind.CANCELLED:
+                return None
+            raise

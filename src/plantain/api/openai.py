@@ -24,8 +24,8 @@ from starlette.formparsers import MultiPartException
 from plantain.api.body import read_body, read_json
 from plantain.api.content import ContentStore
 from plantain.api.deps import account_of, cost_headers, priority_of, require_key, service
-from plantain.api.lifecycle import cancel_token, cancelled_on_disconnect
-from plantain.api.streaming import Run
+from plantain.api.lifecycle import answered, cancel_token
+from plantain.api.streaming import Run, started
 from plantain.core.errors import ErrorKind, ServiceError
 from plantain.core.requests import GenerationRequest, ImageInput
 from plantain.core.results import ImageOut, Preview, Result, Usage
@@ -113,21 +113,12 @@ async def answer(
     token = cancel_token(request, svc.settings)
     if body.stream:
         account = account_of(request, "openai")
-        run = Run(lambda feed: svc.generate(core, token, events=feed.push, account=account), token)
-        try:
-            first = await run.first()
-        except BaseException:
-            run.abandon()
-            raise
+        run, first = await started(lambda feed: svc.generate(core, token, events=feed.push, account=account), token)
         events = stream_events(run, first, kind, body, created)
         return StreamingResponse(events, media_type="text/event-stream", headers={"cache-control": "no-cache"})
-    async with cancelled_on_disconnect(request, token):
-        try:
-            result = await svc.generate(core, token, account=account_of(request, "openai"))
-        except ServiceError as exc:
-            if exc.kind is ErrorKind.CANCELLED:
-                return Response(status_code=499)  # the client has gone: nobody is there to read it
-            raise
+    result = await answered(request, token, lambda: svc.generate(core, token, account=account_of(request, "openai")))
+    if result is None:
+        return Response(status_code=499)
     urls = None
     if wire.wants_urls(body):
         store = content_store(request)

@@ -73,3 +73,14 @@ class Run:
         if not self.task.done():
             self.token.cancel()
             self.task.cancel()
+
+
+async def started(call: Callable[[EventFeed], Awaitable[Result]], token: CancelToken) -> tuple[Run, Event | None]:
+    """A run and its first event; a run that fails before one is abandoned and its error raised,
+    to be answered as an ordinary error reply."""
+    run = Run(call, token)
+    try:
+        return run, await run.first()
+    except BaseException:
+        run.abandon()
+        raise

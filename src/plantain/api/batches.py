@@ -13,6 +13,7 @@ import contextlib
 import json
 import logging
 import secrets
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -198,12 +199,29 @@ class BatchRunner:
 
     async def run_batch(self, batch: Batch) -> None:
         entry = self.service.entry(batch.model)
-        pending = await anyio.to_thread.run_sync(self.batches.items, batch.id, "pending")
-        for start in range(0, len(pending), self.concurrency):
-            if not await anyio.to_thread.run_sync(self.batches.renew, batch.id, self.name, self.lease):
-                return  # cancelled or deleted: items already finished keep their results
-            chunk = pending[start : start + self.concurrency]
-            await asyncio.gather(*(self.run_item(batch, entry, item) for item in chunk))
+        # Two device batches' worth in flight: the next batch is queued while one runs, so the
+        # device never waits for the runner.
+        window = 2 * self.concurrency
+        renewed = time.monotonic()
+        while pending := await anyio.to_thread.run_sync(self.batches.items, batch.id, "pending"):
+            running: set[asyncio.Task[None]] = set()
+            for item in pending:
+                if time.monotonic() - renewed > self.lease.total_seconds() / 3:
+                    if not await anyio.to_thread.run_sync(self.batches.renew, batch.id, self.name, self.lease):
+                        await asyncio.gather(*running, return_exceptions=True)
+                        return  # cancelled, deleted or taken over: finished items keep their results
+                    renewed = time.monotonic()
+                running.add(asyncio.ensure_future(self.run_item(batch, entry, item)))
+                if len(running) >= window:
+                    done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                    for task in done:
+                        task.result()  # the database went away: the runner retries the job later
+            # An item whose result could not be stored is still pending: it runs again.
+            await asyncio.gather(*running)
+        if await anyio.to_thread.run_sync(self.batches.renew, batch.id, self.name, self.lease):
+            await self.finish(batch)
+
+    async def finish(self, batch: Batch) -> None:
         output = None
         if batch.input_file is not None:
             items = await anyio.to_thread.run_sync(self.batches.items, batch.id)
@@ -233,6 +251,9 @@ class BatchRunner:
             )  # fmt: skip
         except ServiceError as exc:
             state, body = "error", wire.item_error(exc)
+        except Exception:  # a bug or a backend failure fails this item, not the job
+            log.exception("batch %s item %d", batch.id, item.idx)
+            state, body = "error", wire.item_error(ServiceError(ErrorKind.INTERNAL, "An internal error has occurred."))
         await anyio.to_thread.run_sync(
             self.batches.finish, batch.id, item.idx, state, json.dumps(body, separators=(",", ":")), charge
         )

@@ -102,6 +102,11 @@ class Backend(Protocol):
         """The weights this backend runs on: backends with equal ids share a device and take turns."""
         ...
 
+    def twin(self) -> Backend | None:
+        """A backend on the same weights with call state of its own, whose `generate` may run inside
+        a step hook of this one's (batch work steps aside for interactive work); None: it cannot."""
+        ...
+
     def describe(self, image: Image.Image) -> str | None:
         """What the family reads back from one of its own images, in words; None when it cannot."""
         ...

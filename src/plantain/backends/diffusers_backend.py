@@ -3,6 +3,7 @@ The built-in mini model's backend (`backends/mini.py`) is this class with its ow
 
 from __future__ import annotations
 
+import copy
 import importlib.util
 import os
 from collections.abc import Hashable, Sequence
@@ -165,6 +166,17 @@ class DiffusersBackend:
 
     def weights_id(self) -> Hashable:
         return id(self.pipe)
+
+    def twin(self) -> DiffusersBackend:
+        # A diffusers pipeline keeps its call's state on itself (guidance, step counters, the
+        # interrupt flag) and in its scheduler: the twin gets its own of both; the modules, and so
+        # the weights in memory, are shared.
+        pipe = copy.copy(self.pipe)
+        if getattr(self.pipe, "scheduler", None) is not None:
+            pipe.__dict__["scheduler"] = copy.deepcopy(self.pipe.scheduler)
+        other = copy.copy(self)
+        other.pipe = pipe
+        return other
 
     def describe(self, image: Image.Image) -> str | None:
         return None

@@ -9,8 +9,11 @@ about to come back. Under steady load batches re-form at full size instead of al
 one straggler and the rest; when load falls, the target falls with it. A ticket's jobs (its
 candidates) always share one batch. Between denoising steps the batch stops when every ticket in it
 has been cancelled or has run out of time. Tickets that are cancelled or expired while queued never
-reach the device. Model IDs that share one pipeline (the same weights) have a queue each and take
-turns on the device through one lock, since a pipeline's scheduler is stateful.
+reach the device. A device batch of batch-priority work steps aside between denoising steps: waiting
+interactive tickets run first, on the backend's twin (the same weights, its own call state), so a
+request arriving during a long batch job waits one step, not the whole batch. Model IDs that share
+one pipeline (the same weights) have a queue each and take turns on the device through one lock,
+since a pipeline's scheduler is stateful.
 """
 
 from __future__ import annotations
@@ -47,7 +50,7 @@ class PipelineQueue:
         max_batch: int,
         max_wait: float,
         max_queue: int,
-        device_lock: threading.Lock,
+        device_lock: threading.RLock,
         max_busy_wait: float = 0.05,
     ) -> None:
         self.name = name
@@ -57,6 +60,9 @@ class PipelineQueue:
         self._last_batch_seconds = 1.0
         self._free_since = time.monotonic()
         self.backend = backend
+        # Made on first need: interactive work run inside a batch-priority batch's step hook.
+        self._twin: Backend | None = None
+        self._twin_tried = False
         self.max_batch = max_batch
         self.max_wait = max_wait
         self.max_queue = max_queue
@@ -141,10 +147,10 @@ class PipelineQueue:
                 return q[0]
         return None
 
-    def _take_batch(self, head: Ticket) -> list[Ticket]:
+    def _take_batch(self, head: Ticket, queues: tuple[deque[Ticket], ...] | None = None) -> list[Ticket]:
         """Compatible tickets in priority order, whole, up to max_batch jobs."""
         batch, size = [], 0
-        for q in self._queues:
+        for q in queues if queues is not None else self._queues:
             for t in list(q):
                 if t.key == head.key and size + len(t.jobs) <= self.max_batch:
                     batch.append(t)
@@ -205,7 +211,29 @@ class PipelineQueue:
             if ticket.preview is not None and ticket.live:
                 ticket.preview(k, step.index, step.total, images[n])
 
-    def _run_batch(self, batch: list[Ticket]) -> None:
+    def twin(self) -> Backend | None:
+        if not self._twin_tried:
+            self._twin_tried = True
+            try:
+                self._twin = self.backend.twin()
+            except Exception:  # stepping aside is an optimisation: without it batches run whole
+                log.exception("model %s cannot make a twin backend", self.name)
+        return self._twin
+
+    def _let_interactive_through(self, twin: Backend) -> None:
+        """Between two steps of a batch-priority batch: run every waiting interactive ticket first."""
+        while True:
+            with self._cv:
+                self._drop_dead()
+                waiting = self._queues[Priority.INTERACTIVE]
+                if not waiting or self._closed:
+                    return
+                batch = self._take_batch(waiting[0], (waiting,))
+            self._run_batch(batch, twin)
+
+    def _run_batch(self, batch: list[Ticket], twin: Backend | None = None) -> None:
+        """Run `batch` on the device; `twin` set: it is interactive work run inside a batch's step."""
+        backend = twin or self.backend
         jobs = [job for t in batch for job in t.jobs]
         start = time.monotonic()
         for t in batch:
@@ -216,17 +244,20 @@ class PipelineQueue:
 
         # Where each job of the batch came from: (ticket, index within the ticket).
         owners = [(t, k) for t in batch for k in range(len(t.jobs))]
+        steps_aside = twin is None and all(t.priority is Priority.BATCH for t in batch)
 
         def on_step(step: Step) -> bool:
             for t in batch:
                 if t.progress is not None:
                     t.progress(step.index, step.total)
             self._previews(step, jobs, owners)
+            if steps_aside and self._queues[Priority.INTERACTIVE] and (other := self.twin()) is not None:
+                self._let_interactive_through(other)
             return any(t.live for t in batch)  # False stops the batch between steps
 
         try:
-            with self.device_lock:
-                images: list[Image.Image] = self.backend.generate(jobs, on_step)
+            with self.device_lock:  # re-entrant: interactive work may run inside this batch's steps
+                images: list[Image.Image] = backend.generate(jobs, on_step)
         except Interrupted:
             INTERRUPTED.labels(self.name).inc()
             images = []
@@ -238,8 +269,9 @@ class PipelineQueue:
                 failure = ServiceError(ErrorKind.INTERNAL, f"The model failed to generate: {exc.__class__.__name__}")
                 t.resolve(None, failure)
             return
-        self._last_batch_seconds = time.monotonic() - start
-        self._last_batch_size = len(jobs)
+        if twin is None:  # the batch-forming targets follow the queue's own batches
+            self._last_batch_seconds = time.monotonic() - start
+            self._last_batch_size = len(jobs)
         offset = 0
         for t in batch:
             mine = images[offset : offset + len(t.jobs)]
@@ -263,13 +295,13 @@ class Engine:
         self.max_wait = max_wait
         self.max_queue = max_queue
         self._queues: dict[str, PipelineQueue] = {}
-        self._device_locks: dict[Hashable, threading.Lock] = {}
+        self._device_locks: dict[Hashable, threading.RLock] = {}
         self._lock = threading.Lock()
 
     def queue_for(self, model_id: str, backend: Backend, max_batch: int) -> PipelineQueue:
         with self._lock:
             if model_id not in self._queues:
-                device_lock = self._device_locks.setdefault(backend.weights_id(), threading.Lock())
+                device_lock = self._device_locks.setdefault(backend.weights_id(), threading.RLock())
                 self._queues[model_id] = PipelineQueue(
                     model_id, backend, max_batch, self.max_wait, self.max_queue, device_lock
                 )

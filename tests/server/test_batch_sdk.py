@@ -4,11 +4,16 @@ finishing with exactly one result and one charge per request."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import http.server
 import io
 import json
 import os
 import random
 import signal
+import threading
 import time
 from pathlib import Path
 
@@ -138,3 +143,66 @@ def test_a_job_of_500_survives_three_kills_and_runs_each_request_once(tmp_path: 
         charged = session.execute(select(LedgerRow.request_id)).scalars().all()
     db.close()
     assert len(charged) == count and len(set(charged)) == count  # charged once each
+
+
+class Hooks(http.server.BaseHTTPRequestHandler):
+    """Records each notice; answers the first one 500, so the server must deliver it again."""
+
+    received: list[tuple[dict[str, str], bytes]]
+    fail_first: bool
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["content-length"]))
+        self.received.append(({k.lower(): v for k, v in self.headers.items()}, body))
+        status = 500 if self.fail_first and len(self.received) == 1 else 200
+        self.send_response(status)
+        self.send_header("content-length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def listener(fail_first: bool) -> tuple[http.server.HTTPServer, type[Hooks]]:
+    handler = type("Handler", (Hooks,), {"received": [], "fail_first": fail_first})
+    server = http.server.HTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, handler
+
+
+def test_webhook_notices_go_to_allowed_hosts_only_signed_and_retried(tmp_path: Path) -> None:
+    allowed, allowed_hooks = listener(fail_first=True)
+    other, other_hooks = listener(fail_first=False)
+    secret = base64.b64encode(b"sixteen byte key").decode()
+    env = {
+        "PLANTAIN_DATA_DIR": str(tmp_path),
+        "PLANTAIN_WEBHOOK_HOSTS": f"127.0.0.1:{allowed.server_port}",
+        "PLANTAIN_WEBHOOK_SECRET": f"whsec_{secret}",
+    }
+    try:
+        with server_process(env) as server:
+            client = client_for(server.base)
+            uris = [f"http://127.0.0.1:{allowed.server_port}/hook", f"http://127.0.0.1:{other.server_port}/hook"]
+            job = client.batches.create(
+                model="plantain-mini",
+                src=[{"contents": [{"parts": [{"text": "a red circle"}]}]}],
+                config=types.CreateBatchJobConfig(
+                    webhook_config=types.WebhookConfig(uris=uris, user_metadata={"run": 7})
+                ),
+            )
+            assert wait(client, job.name or "").state == types.JobState.JOB_STATE_SUCCEEDED
+            deadline = time.time() + 30
+            while len(allowed_hooks.received) < 2 and time.time() < deadline:
+                time.sleep(0.2)
+    finally:
+        allowed.shutdown()
+        other.shutdown()
+    assert other_hooks.received == []  # not an allowed host: never contacted
+    assert len(allowed_hooks.received) == 2  # refused once, delivered again
+    headers, body = allowed_hooks.received[-1]
+    notice = json.loads(body)
+    assert notice["type"] == "batch.succeeded"
+    assert notice["data"]["name"] == job.name and notice["data"]["user_metadata"] == {"run": 7}
+    signed = f"{headers['webhook-id']}.{headers['webhook-timestamp']}.".encode() + body
+    mac = hmac.new(b"sixteen byte key", signed, hashlib.sha256).digest()
+    assert headers["webhook-signature"] == "v1," + base64.b64encode(mac).decode()

@@ -16,6 +16,7 @@ from plantain.api import admin, batches, errors, files, gemini, openai
 from plantain.api.request_id import RequestId
 from plantain.core.catalog import Catalog, load_catalog
 from plantain.core.settings import Settings
+from plantain.serving.batch_runner import BatchRunner
 from plantain.serving.service import Service
 from plantain.store.batches import BatchStore
 from plantain.store.db import open_database
@@ -43,9 +44,10 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
 
     batch_store = BatchStore(database)
     # Items of a job run a device batch at a time: as many at once as the largest batch the catalog forms.
-    runner = batches.BatchRunner(
-        service, batch_store, file_store, max(e.max_batch for e in service.catalog.models.values())
-    )
+    runner = BatchRunner(
+        service, batch_store, file_store, [batches.GeminiBatches()],
+        max(e.max_batch for e in service.catalog.models.values()),
+    )  # fmt: skip
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -1,42 +1,56 @@
 """Gemini's Batch API: jobs created from inlined requests or an uploaded JSONL file, run in the
-background at batch priority by whichever server holds the job's lease, each item's result and
-ledger row committed together (store.batches), results inline or as a generated JSONL file.
+background at batch priority by whichever server holds the job's lease (serving.batch_runner), each
+item's result and ledger row committed together, results inline or as a generated JSONL file.
 
-The runner lives here, beside the routes, because a batch item is a Gemini request: it is parsed,
-served and rendered by the same dialect code as an interactive one.
+`GeminiBatches` is the runner's view of this dialect: an item is a Gemini request, parsed and
+rendered by the same code as an interactive one.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import logging
 import secrets
-import time
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import anyio
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
-from plantain.api.deps import require_key
+from plantain.api.deps import account_of, require_key, service
 from plantain.api.files import files_of, owner_of
 from plantain.api.pages import next_token, page_start
-from plantain.core.cancel import CancelToken
 from plantain.core.catalog import ModelEntry
 from plantain.core.errors import ErrorKind, ServiceError, invalid_argument, not_found
 from plantain.core.jobs import Priority
-from plantain.core.prices import cost_micro_usd
+from plantain.core.requests import GenerationRequest
+from plantain.core.results import Result
 from plantain.protocol import gemini as wire
-from plantain.serving.service import Service
+from plantain.serving.accounting import check_model_allowed
+from plantain.serving.webhooks import allowed
 from plantain.store.batches import TERMINAL, BatchStore, NewItem
-from plantain.store.files import FileStore
-from plantain.store.models import Batch, BatchItem, LedgerRow
+from plantain.store.models import Batch, BatchItem
 
 log = logging.getLogger("plantain.batches")
 router = APIRouter(dependencies=[Depends(require_key)])
+
+
+class GeminiBatches:
+    name = "gemini"
+
+    def to_core(self, entry: ModelEntry, request: str) -> GenerationRequest:
+        return wire.to_core(entry.id, wire.parse_generate(json.loads(request)), Priority.BATCH, files={})
+
+    def render(self, result: Result) -> dict[str, Any]:
+        return wire.from_core(result, secrets.token_urlsafe(18))
+
+    def error(self, error: ServiceError) -> dict[str, Any]:
+        return wire.item_error(error)
+
+    def result_files(self, batch: Batch, items: list[BatchItem]) -> tuple[bytes | None, bytes | None]:
+        if batch.input_file is None:
+            return None, None  # inlined requests: the results are inlined in the job
+        return ("\n".join(result_line(i) for i in items) + "\n").encode(), None
 
 
 def batches_of(request: Request) -> BatchStore:
@@ -44,8 +58,10 @@ def batches_of(request: Request) -> BatchStore:
     return store
 
 
-async def create(request: Request, entry: ModelEntry, body: Any) -> JSONResponse:
-    """`models/{model}:batchGenerateContent`: every request checked now; the job runs later."""
+async def create(request: Request, asked: str, entry: ModelEntry, body: Any) -> JSONResponse:
+    """`models/{model}:batchGenerateContent`: every request checked now; the job runs later. Batch
+    items are charged at the batch price but not held to the key's quotas (they wait their turn)."""
+    check_model_allowed(account_of(request, "gemini"), asked, entry)
     spec = wire.parse_batch_create(body).batch
     if spec.model and spec.model.removeprefix("models/") not in (entry.id, *entry.aliases):
         raise invalid_argument(f"batch.model {spec.model!r} is not the model in the URL", "batch.model")
@@ -80,9 +96,15 @@ async def create(request: Request, entry: ModelEntry, body: Any) -> JSONResponse
     caller = getattr(request.state, "key", None)
     key_id = caller.id if caller is not None else None
     echo = cfg.model_dump(by_alias=True, exclude_none=True)
+    webhook = None
+    if spec.webhook_config is not None and spec.webhook_config.uris:
+        webhook = spec.webhook_config.model_dump_json()
+        hosts = service(request).settings.webhook_allowed
+        if refused := [u for u in spec.webhook_config.uris if not allowed(u, hosts)]:
+            log.warning("batch webhook URLs outside PLANTAIN_WEBHOOK_HOSTS will not be notified: %s", refused)
     batch = await anyio.to_thread.run_sync(
         lambda: batches_of(request).create(
-            owner, key_id, entry.id, spec.display_name or "", json.dumps(echo), input_file, items
+            owner, key_id, entry.id, spec.display_name or "", json.dumps(echo), input_file, items, "gemini", webhook
         )
     )
     request.app.state.batch_runner.wake()
@@ -127,7 +149,7 @@ def batch_id_of(name: str) -> tuple[str, str]:
 async def get_batch(request: Request, name: str) -> JSONResponse:
     batch_id, _ = batch_id_of(name)
     batch = await anyio.to_thread.run_sync(batches_of(request).get, owner_of(request), batch_id)
-    if batch is None:
+    if batch is None or batch.dialect != "gemini":
         raise not_found(f"Batch batches/{batch_id} does not exist.")
     return JSONResponse(await operation(request, batch))
 
@@ -150,7 +172,7 @@ async def batch_method(request: Request, name: str) -> JSONResponse:
         raise ServiceError(ErrorKind.NOT_FOUND, f"Method not found: batches/{name}")
     store = batches_of(request)
     batch = await anyio.to_thread.run_sync(store.get, owner_of(request), batch_id)
-    if batch is None:
+    if batch is None or batch.dialect != "gemini":
         raise not_found(f"Batch batches/{batch_id} does not exist.")
     if not await anyio.to_thread.run_sync(store.set_state, batch_id, "BATCH_STATE_CANCELLED"):
         raise invalid_argument(f"batches/{batch_id} has finished ({batch.state}) and cannot be cancelled")
@@ -165,95 +187,3 @@ async def delete_batch(request: Request, name: str) -> JSONResponse:
     if not await anyio.to_thread.run_sync(store.delete, owner_of(request), batch_id):
         raise not_found(f"Batch batches/{batch_id} does not exist.")
     return JSONResponse({})
-
-
-class BatchRunner:
-    """Runs jobs in the background: takes one by its lease, runs its pending items a device batch
-    at a time at batch priority, and finishes it (the result file first, then the state)."""
-
-    def __init__(self, service: Service, batches: BatchStore, files: FileStore, concurrency: int) -> None:
-        self.service = service
-        self.batches = batches
-        self.files = files
-        self.concurrency = concurrency
-        self.name = f"runner-{secrets.token_hex(6)}"
-        # A job whose server stops renewing this lease (it died) is taken over by another.
-        self.lease = timedelta(seconds=service.settings.batch_lease_seconds)
-        self.event = asyncio.Event()
-
-    def wake(self) -> None:
-        self.event.set()
-
-    async def run(self) -> None:
-        while True:
-            try:
-                batch = await anyio.to_thread.run_sync(self.batches.claim, self.name, self.lease)
-                if batch is not None:
-                    await self.run_batch(batch)
-                    continue
-            except Exception:  # a database hiccup must not end the runner; the job stays leased
-                log.exception("batch runner")
-            self.event.clear()
-            with contextlib.suppress(TimeoutError):  # a lapsed lease elsewhere is noticed within 2 s
-                await asyncio.wait_for(self.event.wait(), timeout=2.0)
-
-    async def run_batch(self, batch: Batch) -> None:
-        entry = self.service.entry(batch.model)
-        # Two device batches' worth in flight: the next batch is queued while one runs, so the
-        # device never waits for the runner.
-        window = 2 * self.concurrency
-        renewed = time.monotonic()
-        while pending := await anyio.to_thread.run_sync(self.batches.items, batch.id, "pending"):
-            running: set[asyncio.Task[None]] = set()
-            for item in pending:
-                if time.monotonic() - renewed > self.lease.total_seconds() / 3:
-                    if not await anyio.to_thread.run_sync(self.batches.renew, batch.id, self.name, self.lease):
-                        await asyncio.gather(*running, return_exceptions=True)
-                        return  # cancelled, deleted or taken over: finished items keep their results
-                    renewed = time.monotonic()
-                running.add(asyncio.ensure_future(self.run_item(batch, entry, item)))
-                if len(running) >= window:
-                    done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
-                    for task in done:
-                        task.result()  # the database went away: the runner retries the job later
-            # An item whose result could not be stored is still pending: it runs again.
-            await asyncio.gather(*running)
-        if await anyio.to_thread.run_sync(self.batches.renew, batch.id, self.name, self.lease):
-            await self.finish(batch)
-
-    async def finish(self, batch: Batch) -> None:
-        output = None
-        if batch.input_file is not None:
-            items = await anyio.to_thread.run_sync(self.batches.items, batch.id)
-            lines = [result_line(i) for i in items]
-            data = ("\n".join(lines) + "\n").encode()
-            made = await anyio.to_thread.run_sync(
-                self.files.put_generated, batch.owner, f"batch-{batch.id}-results", data, "application/jsonl"
-            )
-            output = made.id
-        await anyio.to_thread.run_sync(self.batches.set_state, batch.id, "BATCH_STATE_SUCCEEDED", output)
-
-    async def run_item(self, batch: Batch, entry: ModelEntry, item: BatchItem) -> None:
-        started = datetime.now(UTC)
-        charge: LedgerRow | None = None
-        try:
-            core = wire.to_core(entry.id, wire.parse_generate(json.loads(item.request)), Priority.BATCH, files={})
-            result = await self.service.generate(core, CancelToken(self.service.settings.request_timeout))
-            state, body = "ok", wire.from_core(result, secrets.token_urlsafe(18))
-            u = result.usage
-            charge = LedgerRow(
-                key_id=batch.key_id, request_id=f"batches/{batch.id}/{item.idx}", created_at=datetime.now(UTC),
-                model=entry.id, dialect="gemini-batch", images=u.images, size_tier=u.size_tier,
-                prompt_text_tokens=u.prompt_text_tokens, prompt_image_tokens=u.prompt_image_tokens,
-                output_text_tokens=u.output_text_tokens, output_image_tokens=u.output_image_tokens,
-                thought_tokens=u.thought_tokens, cost_micro_usd=cost_micro_usd(entry, u, batch=True), batch=True,
-                latency_ms=round((datetime.now(UTC) - started).total_seconds() * 1000), outcome="ok",
-            )  # fmt: skip
-        except ServiceError as exc:
-            state, body = "error", wire.item_error(exc)
-        except Exception:  # a bug or a backend failure fails this item, not the job
-            log.exception("batch %s item %d", batch.id, item.idx)
-            state, body = "error", wire.item_error(ServiceError(ErrorKind.INTERNAL, "An internal error has occurred."))
-        await anyio.to_thread.run_sync(
-            self.batches.finish, batch.id, item.idx, state, json.dumps(body, separators=(",", ":")), charge
-        )

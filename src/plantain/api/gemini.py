@@ -105,7 +105,7 @@ async def model_method(request: Request, name: str) -> Response:
     if method == "batchGenerateContent":
         entry = entry_for(request, model, method)
         return await batches.create(
-            request, entry, await read_json(request, service(request).settings.max_request_bytes)
+            request, model, entry, await read_json(request, service(request).settings.max_request_bytes)
         )
     if method == "embedContent":
         raise ServiceError(ErrorKind.UNIMPLEMENTED, f"Method {method} is not implemented by this server.")

@@ -49,6 +49,12 @@ class Settings(BaseSettings):
     batch_lease_seconds: float = Field(
         default=30.0, gt=0, description="How long a batch job stays with a server that stops renewing it."
     )
+    webhook_hosts: str = Field(
+        default="",
+        description="Hosts (host or host:port, comma separated) that batch jobs' webhook notices may be sent to; "
+        "none by default.",
+    )
+    webhook_secret: str = Field(default="", description="Key that signs webhook notices (Standard Webhooks, v1).")
     image_url_ttl: float = Field(default=3600.0, gt=0, description="Seconds an image URL stays valid.")
     default_model: str = Field(default="", description="Model of requests naming none (default: the catalog's first).")
     signature_secret: str = Field(
@@ -58,6 +64,10 @@ class Settings(BaseSettings):
     @property
     def keys(self) -> frozenset[str]:
         return frozenset(k.strip() for k in self.api_keys.split(",") if k.strip())
+
+    @property
+    def webhook_allowed(self) -> frozenset[str]:
+        return frozenset(h.strip().lower() for h in self.webhook_hosts.split(",") if h.strip())
 
 
 def get_settings() -> Settings:

@@ -13,8 +13,9 @@ import binascii
 import re
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
 
 from plantain.core.catalog import ModelEntry
@@ -560,11 +561,29 @@ class BatchInputConfig(Wire):
     file_name: str | None = None
 
 
+class WebhookConfig(Wire):
+    """Where a notice goes when the job ends. The SDK sends `user_metadata` (snake case), REST
+    clients `userMetadata`: both are read."""
+
+    uris: list[str] = Field(default_factory=list, max_length=10)
+    user_metadata: dict[str, Any] | None = None
+
+    @field_validator("uris")
+    @classmethod
+    def _http_urls(cls, uris: list[str]) -> list[str]:
+        for uri in uris:
+            parsed = urlsplit(uri)
+            if parsed.scheme not in ("http", "https") or not parsed.hostname:
+                raise ValueError(f"{uri!r} is not an http(s) URL")
+        return uris
+
+
 class BatchSpec(Wire):
     display_name: str | None = None
     model: str | None = None
     priority: int | str | None = None
     input_config: BatchInputConfig
+    webhook_config: WebhookConfig | None = None
 
 
 class BatchCreateRequest(Wire):

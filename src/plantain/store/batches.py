@@ -48,12 +48,13 @@ class BatchStore:
 
     def create(
         self, owner: str, key_id: int | None, model: str, display_name: str, input_config: str,
-        input_file: str | None, items: list[NewItem],
+        input_file: str | None, items: list[NewItem], dialect: str = "gemini", webhook: str | None = None,
     ) -> Batch:  # fmt: skip
         now = datetime.now(UTC)
         batch = Batch(id=secrets.token_hex(8), owner=owner, key_id=key_id, model=model, display_name=display_name,
                       state="BATCH_STATE_PENDING", input_config=input_config, input_file=input_file,
-                      request_count=len(items), created_at=now, updated_at=now)  # fmt: skip
+                      request_count=len(items), created_at=now, updated_at=now, dialect=dialect,
+                      webhook=webhook)  # fmt: skip
         with self.db.session() as session, session.begin():
             session.add(batch)
             session.flush()
@@ -75,11 +76,11 @@ class BatchStore:
             batch = session.get(Batch, batch_id)
         return batch if batch is not None and batch.owner == owner else None
 
-    def page(self, owner: str, start: int, count: int) -> tuple[list[Batch], bool]:
+    def page(self, owner: str, start: int, count: int, dialect: str = "gemini") -> tuple[list[Batch], bool]:
         with self.db.session() as session:
             rows = session.scalars(
-                select(Batch).where(Batch.owner == owner).order_by(Batch.created_at.desc(), Batch.id)
-                .offset(start).limit(count + 1)
+                select(Batch).where(Batch.owner == owner, Batch.dialect == dialect)
+                .order_by(Batch.created_at.desc(), Batch.id).offset(start).limit(count + 1)
             ).all()  # fmt: skip
         return list(rows[:count]), len(rows) > count
 
@@ -102,7 +103,9 @@ class BatchStore:
                 query = query.where(BatchItem.state == state)
             return list(session.scalars(query.order_by(BatchItem.idx)))
 
-    def set_state(self, batch_id: str, state: str, output_file: str | None = None) -> bool:
+    def set_state(
+        self, batch_id: str, state: str, output_file: str | None = None, error_file: str | None = None
+    ) -> bool:
         """Move a job that is not yet terminal to `state`; False when it already was terminal."""
         now = datetime.now(UTC)
         values: dict[str, object] = {"state": state, "updated_at": now}
@@ -110,6 +113,8 @@ class BatchStore:
             values.update(end_at=now, runner=None, lease_until=None)
         if output_file is not None:
             values["output_file"] = output_file
+        if error_file is not None:
+            values["error_file"] = error_file
         with self.db.session() as session, session.begin():
             done = session.execute(
                 update(Batch)
@@ -180,3 +185,21 @@ class BatchStore:
             if charge is not None:
                 session.add(charge)
         return True
+
+    def due_notices(self) -> list[Batch]:
+        """Ended jobs with a webhook whose notice has not been delivered yet."""
+        with self.db.session() as session:
+            return list(
+                session.scalars(
+                    select(Batch).where(
+                        Batch.state.in_(TERMINAL), Batch.webhook.is_not(None), Batch.notified_at.is_(None)
+                    )
+                )
+            )
+
+    def mark_notified(self, batch_id: str) -> None:
+        with self.db.session() as session, session.begin():
+            session.execute(
+                update(Batch).where(Batch.id == batch_id).values(notified_at=datetime.now(UTC))
+                .execution_options(synchronize_session=False)
+            )  # fmt: skip

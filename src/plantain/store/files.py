@@ -115,7 +115,9 @@ class FileStore:
                 digest.update(block)
         return self._keep(part, upload, digest.hexdigest())
 
-    def _keep(self, part: Path, upload: UploadSession, sha256: str, source: str = "UPLOADED") -> StoredFile:
+    def _keep(
+        self, part: Path, upload: UploadSession, sha256: str, source: str = "UPLOADED", purpose: str | None = None
+    ) -> StoredFile:
         now = datetime.now(UTC)
         file_id = secrets.token_hex(6)  # [a-z0-9]: the SDK reads file ids with that pattern
         self.files.mkdir(parents=True, exist_ok=True)
@@ -123,22 +125,37 @@ class FileStore:
             os.fsync(f.fileno())
         os.replace(part, self.files / file_id)
         row = StoredFile(id=file_id, owner=upload.owner, display_name=upload.display_name, mime_type=upload.mime_type,
-                         size_bytes=upload.size_bytes, sha256=sha256, source=source, created_at=now,
-                         expires_at=now + self.ttl)  # fmt: skip
+                         size_bytes=upload.size_bytes, sha256=sha256, source=source, purpose=purpose,
+                         created_at=now, expires_at=now + self.ttl)  # fmt: skip
         with self.db.session() as session, session.begin():
             session.add(row)
             session.execute(delete(UploadSession).where(UploadSession.id == upload.id))
         return row
 
-    def put_generated(self, owner: str, display_name: str, data: bytes, mime_type: str) -> StoredFile:
+    def put_generated(
+        self, owner: str, display_name: str, data: bytes, mime_type: str, purpose: str | None = None
+    ) -> StoredFile:
         """A file the server made (a batch's results), written whole before it is listed."""
+        return self._put(owner, display_name, data, mime_type, "GENERATED", purpose)
+
+    def put_uploaded(self, owner: str, display_name: str, data: bytes, mime_type: str, purpose: str) -> StoredFile:
+        """A file uploaded in one request (OpenAI's Files API), with the checks of a resumable one."""
+        if len(data) > self.max_bytes:
+            raise ServiceError(
+                ErrorKind.TOO_LARGE, f"The file is {len(data):,} bytes; the limit is {self.max_bytes:,} bytes."
+            )
+        return self._put(owner, display_name, data, mime_type, "UPLOADED", purpose)
+
+    def _put(
+        self, owner: str, display_name: str, data: bytes, mime_type: str, source: str, purpose: str | None
+    ) -> StoredFile:
         self.uploads.mkdir(parents=True, exist_ok=True)
         part = self.uploads / f"{secrets.token_urlsafe(16)}.part"
         part.write_bytes(data)
         now = datetime.now(UTC)
         upload = UploadSession(id="", owner=owner, display_name=display_name, mime_type=mime_type,
                                size_bytes=len(data), expires_at=now)  # fmt: skip
-        return self._keep(part, upload, hashlib.sha256(data).hexdigest(), "GENERATED")
+        return self._keep(part, upload, hashlib.sha256(data).hexdigest(), source, purpose)
 
     def get(self, owner: str, file_id: str) -> StoredFile | None:
         """The file, or None when there is none by that id for this owner (or it has expired)."""

@@ -86,6 +86,8 @@ class StoredFile(Base):
     size_bytes: Mapped[int] = mapped_column(BigInteger)
     sha256: Mapped[str] = mapped_column(String(64))  # lowercase hex
     source: Mapped[str] = mapped_column(String(16))  # UPLOADED or GENERATED
+    # OpenAI's `purpose` ("batch", "batch_output", "vision"...); None for files uploaded Google's way.
+    purpose: Mapped[str | None] = mapped_column(String(32), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
@@ -124,6 +126,11 @@ class Batch(Base):
     output_file: Mapped[str | None] = mapped_column(String(32), nullable=True)
     runner: Mapped[str | None] = mapped_column(String(64), nullable=True)
     lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    dialect: Mapped[str] = mapped_column(String(16), server_default="gemini")  # "gemini" or "openai"
+    # The webhookConfig asked for (JSON); a notice is due when the job ends and notified_at is unset.
+    webhook: Mapped[str | None] = mapped_column(Text, nullable=True)
+    notified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    error_file: Mapped[str | None] = mapped_column(String(32), nullable=True)  # OpenAI's failed lines
 
 
 class BatchItem(Base):

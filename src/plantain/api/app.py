@@ -12,7 +12,8 @@ from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from plantain import __version__
-from plantain.api import admin, batches, errors, files, gemini, openai
+from plantain.api import admin, batches, errors, files, gemini, openai, openai_batches
+from plantain.api.dialect_paths import OPENAI_ROOT, DialectPaths
 from plantain.api.request_id import RequestId
 from plantain.core.catalog import Catalog, load_catalog
 from plantain.core.settings import Settings
@@ -45,7 +46,7 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
     batch_store = BatchStore(database)
     # Items of a job run a device batch at a time: as many at once as the largest batch the catalog forms.
     runner = BatchRunner(
-        service, batch_store, file_store, [batches.GeminiBatches()],
+        service, batch_store, file_store, [batches.GeminiBatches(), openai_batches.OpenAIBatches()],
         max(e.max_batch for e in service.catalog.models.values()),
     )  # fmt: skip
 
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
     app.state.files = file_store
     app.state.batches = batch_store
     app.state.batch_runner = runner
+    app.add_middleware(DialectPaths)
     app.add_middleware(RequestId)
     # OpenAI's paths first: they lie under /v1/, which is otherwise Google's.
     errors.install(app, [errors.OPENAI, errors.GEMINI])
@@ -78,6 +80,10 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
     app.include_router(admin.router)
     app.include_router(openai.router, prefix="/v1")
     app.include_router(openai.content_router, prefix="/v1")
+    # OpenAI's whole dialect also answers under its own root; its Files and Batch APIs only there
+    # (DialectPaths sends OpenAI clients' /v1/files and /v1/batches requests to them).
+    app.include_router(openai.router, prefix=OPENAI_ROOT)
+    app.include_router(openai_batches.router, prefix=OPENAI_ROOT)
     # The SDK calls /v1/ when only base_url is set; curl and Google's docs use /v1beta/; Vertex
     # express mode calls /v1beta1/publishers/google/models/...
     for version in ("/v1beta", "/v1"):

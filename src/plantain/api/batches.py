@@ -17,8 +17,7 @@ import anyio
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
-from plantain.api.deps import account_of, require_key, service
-from plantain.api.files import files_of, owner_of
+from plantain.api.deps import account_of, files_of, owner_of, require_key, service
 from plantain.api.pages import next_token, page_start
 from plantain.core.catalog import ModelEntry
 from plantain.core.errors import ErrorKind, ServiceError, invalid_argument, not_found
@@ -41,7 +40,7 @@ class GeminiBatches:
     def to_core(self, entry: ModelEntry, request: str) -> GenerationRequest:
         return wire.to_core(entry.id, wire.parse_generate(json.loads(request)), Priority.BATCH, files={})
 
-    def render(self, result: Result) -> dict[str, Any]:
+    def render(self, request: str, result: Result) -> dict[str, Any]:
         return wire.from_core(result, secrets.token_urlsafe(18))
 
     def error(self, error: ServiceError) -> dict[str, Any]:

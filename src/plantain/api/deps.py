@@ -11,12 +11,24 @@ from plantain.core.prices import usd
 from plantain.core.results import Result
 from plantain.serving.accounting import Account
 from plantain.serving.service import Service
+from plantain.store.files import FileStore
 from plantain.store.keys import KeyInfo
 
 
 def service(request: Request) -> Service:
     svc: Service = request.app.state.service
     return svc
+
+
+def files_of(request: Request) -> FileStore:
+    store: FileStore = request.app.state.files
+    return store
+
+
+def owner_of(request: Request) -> str:
+    """Who owns the files and batch jobs a request makes: its stored key, or "env" for the others."""
+    key = getattr(request.state, "key", None)
+    return f"key:{key.id}" if key is not None else "env"
 
 
 def require_key(request: Request) -> KeyInfo | None:

@@ -51,7 +51,7 @@ def openai_response(error: ServiceError) -> Response:
 
 
 GEMINI = ErrorFormat(("/v1beta/", "/v1/", "/v1beta1/"), gemini_response)
-OPENAI = ErrorFormat(("/v1/images/",), openai_response)
+OPENAI = ErrorFormat(("/v1/images/", "/openai/v1/"), openai_response)
 _KIND_BY_CODE = {
     400: ErrorKind.INVALID,
     401: ErrorKind.UNAUTHENTICATED,

@@ -16,12 +16,12 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
 from plantain.api.body import read_body
-from plantain.api.deps import require_key, service
+from plantain.api.deps import files_of, owner_of, require_key, service
 from plantain.api.errors import gemini_response
 from plantain.api.pages import next_token, page_start
 from plantain.core.errors import ErrorKind, ServiceError, invalid_argument, not_found
 from plantain.protocol import gemini as wire
-from plantain.store.files import FileStore, Progress
+from plantain.store.files import Progress
 from plantain.store.models import StoredFile
 
 router = APIRouter(dependencies=[Depends(require_key)])
@@ -30,16 +30,6 @@ download_router = APIRouter(dependencies=[Depends(require_key)])
 CHUNK_GRANULARITY = 8 * 1024 * 1024
 # The SDK sends 8 MiB chunks; a chunk request may be a little larger than that, never much.
 MAX_CHUNK_BYTES = 64 * 1024 * 1024
-
-
-def files_of(request: Request) -> FileStore:
-    store: FileStore = request.app.state.files
-    return store
-
-
-def owner_of(request: Request) -> str:
-    key = getattr(request.state, "key", None)
-    return f"key:{key.id}" if key is not None else "env"
 
 
 def base_url(request: Request) -> str:

@@ -42,8 +42,8 @@ class BatchDialect(Protocol):
         """An item's stored request (JSON) as a core request at batch priority."""
         ...
 
-    def render(self, result: Result) -> dict[str, Any]:
-        """A served item's response body."""
+    def render(self, request: str, result: Result) -> dict[str, Any]:
+        """A served item's response body (`request`: the item's stored request)."""
         ...
 
     def error(self, error: ServiceError) -> dict[str, Any]:
@@ -69,7 +69,7 @@ async def serve_item(service: Service, dialect: BatchDialect, entry: ModelEntry,
     try:
         core = dialect.to_core(entry, request)
         result = await service.generate(core, CancelToken(service.settings.request_timeout))
-        return Outcome("ok", dialect.render(result), result.usage, time.perf_counter() - started)
+        return Outcome("ok", dialect.render(request, result), result.usage, time.perf_counter() - started)
     except ServiceError as exc:
         return Outcome("error", dialect.error(exc), None, time.perf_counter() - started)
     except Exception:  # a bug or a backend failure fails this item alone

@@ -371,5 +371,167 @@ def usage(
     Console().print(table)
 
 
+batch_app = typer.Typer(help="Batch jobs: run a JSONL file here or on Ray, follow a job.", no_args_is_help=True)
+app.add_typer(batch_app, name="batch")
+
+
+def job_id(name: str) -> str:
+    return name.removeprefix("batches/").removeprefix("batch_")
+
+
+def job_progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} done, {task.fields[failed]} failed"),
+        TimeElapsedColumn(),
+        console=err,
+    )
+
+
+@batch_app.command("status")
+def batch_status(
+    job: Annotated[str, typer.Argument(help="The job: batches/ID, batch_ID (OpenAI's) or ID.")],
+    watch: Annotated[bool, typer.Option("--watch", help="Follow the job with a progress bar until it ends.")] = False,
+    interval: Annotated[float, typer.Option(help="Seconds between looks, with --watch.", min=0.1)] = 1.0,
+) -> None:
+    """A job's state and its done/failed/total requests, read from the store (any owner's job)."""
+    import time
+
+    from plantain.store.batches import TERMINAL, BatchStore
+
+    database = open_store(get_settings())
+    try:
+        store = BatchStore(database)
+        batch = store.find(job_id(job))
+        if batch is None:
+            raise fail(f"no batch job {job!r} in the store")
+        counts = store.counts(batch.id)
+        if watch:
+            with job_progress() as bar:
+                task = bar.add_task(f"batches/{batch.id}", total=counts.total, failed=counts.failed)
+                while True:
+                    bar.update(task, completed=counts.ok + counts.failed, failed=counts.failed)
+                    if batch.state in TERMINAL:
+                        break
+                    time.sleep(interval)
+                    batch = store.find(batch.id) or batch
+                    counts = store.counts(batch.id)
+        state = batch.state.removeprefix("BATCH_STATE_").lower()
+        typer.echo(
+            f"batches/{batch.id} {state} model={batch.model} done={counts.ok + counts.failed} "
+            f"ok={counts.ok} failed={counts.failed} total={counts.total}"
+        )
+    finally:
+        database.close()
+
+
+@batch_app.command("run")
+def batch_run(
+    file: Annotated[
+        Path | None, typer.Argument(help='JSONL input: one {"key": ..., "request": GenerateContentRequest} a line.')
+    ] = None,
+    model: Annotated[
+        str | None, typer.Option(help="Model ID (default: PLANTAIN_DEFAULT_MODEL, else the catalog's first).")
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Result JSONL (default: FILE.results.jsonl).")
+    ] = None,
+    use_ray: Annotated[
+        bool, typer.Option("--ray", help="Run the items on Ray Data actors instead of in this process.")
+    ] = False,
+    address: Annotated[str | None, typer.Option(help="Ray cluster to join (default: start a local one).")] = None,
+    workers: Annotated[int, typer.Option(help="Ray actors, each with its own copy of the model.", min=1)] = 1,
+    resume: Annotated[str | None, typer.Option("--job", help="Resume this job instead of starting one.")] = None,
+) -> None:
+    """Run a batch job to its end and write its results: the same job, result lines and ledger rows
+    as the Batch API's. Interrupted, it is resumed with --job (or by any server sharing the store)."""
+    import json
+    from datetime import timedelta
+
+    from plantain.api.batches import GeminiBatches, check_items, items_of_file
+    from plantain.core.catalog import load_catalog
+    from plantain.imaging.encode import write_atomic
+    from plantain.serving.batch_runner import BatchRunner
+    from plantain.store.batches import BatchStore
+    from plantain.store.files import FileStore
+
+    if (file is None) == (resume is None):
+        raise fail("give a JSONL file to run, or --job ID to resume a job")
+    settings = get_settings()
+    catalog = load_catalog(settings.catalog)
+    database = open_store(settings)
+    try:
+        files = FileStore(
+            database, settings.data_dir, timedelta(hours=settings.file_ttl_hours), settings.max_file_bytes
+        )
+        batches = BatchStore(database)
+        if file is not None:
+            name = model or settings.default_model or next(iter(catalog.models))
+            entry = catalog.get(name)
+            if entry is None:
+                raise fail(f"no model {name!r} in the catalog")
+            try:
+                data = file.read_bytes()
+                items = items_of_file(data, str(file))
+                check_items(entry, items)
+            except OSError as exc:
+                raise fail(f"cannot read {file}: {exc.strerror}") from exc
+            except ServiceError as exc:
+                raise fail(exc.message) from exc
+            stored = files.put_uploaded("env", file.name, data, "application/jsonl", "batch")
+            echo = json.dumps({"fileName": f"files/{stored.id}"})
+            batch = batches.create("env", None, entry.id, file.name, echo, stored.id, items)
+        else:
+            assert resume is not None
+            found = batches.find(job_id(resume))
+            if found is None:
+                raise fail(f"no batch job {resume!r} in the store")
+            batch = found
+        runner = f"cli-{secrets.token_hex(6)}"
+        lease = timedelta(seconds=settings.batch_lease_seconds)
+        claimed = batches.claim(runner, lease, batch.id)
+        if claimed is None:
+            raise fail(f"batches/{batch.id} has ended or is being run by a server ({batch.state})")
+        counts = batches.counts(batch.id)
+        err.print(f"batches/{batch.id}: {counts.total} requests on {batch.model}" + (" (Ray)" if use_ray else ""))
+        with job_progress() as bar:
+            task = bar.add_task(f"batches/{batch.id}", total=counts.total, completed=counts.ok + counts.failed,
+                                failed=counts.failed)  # fmt: skip
+
+            def done(ok: bool) -> None:
+                bar.update(task, advance=1, failed=bar.tasks[task].fields["failed"] + (0 if ok else 1))
+
+            if use_ray:
+                from plantain.serving.ray_batches import run_on_ray
+
+                keep = lambda: batches.renew(batch.id, runner, lease)  # noqa: E731
+                completed = run_on_ray(settings, batches, files, GeminiBatches(), claimed, address, workers, done, keep)
+            else:
+                from plantain.serving.service import Service
+
+                service = Service(settings, catalog)
+                local = BatchRunner(service, batches, files, [GeminiBatches()], catalog.models[batch.model].max_batch)
+                local.name = runner
+                try:
+                    completed = asyncio.run(local.run_batch(claimed, done))
+                finally:
+                    service.close()
+        final = batches.find(batch.id)
+        if not completed or final is None or final.output_file is None:
+            raise fail(f"batches/{batch.id} did not complete here ({final.state if final else 'deleted'})")
+        result = files.read("env", final.output_file)
+        if result is None:
+            raise fail(f"the result file of batches/{batch.id} is gone")
+        target = output or (
+            file.with_suffix(".results.jsonl") if file is not None else Path(f"{batch.id}.results.jsonl")
+        )
+        write_atomic(target, result[1])
+        counts = batches.counts(batch.id)
+        err.print(f"batches/{batch.id}: {counts.ok} ok, {counts.failed} failed; results in {target}")
+    finally:
+        database.close()
+
+
 if __name__ == "__main__":
     app()

@@ -57,6 +57,29 @@ def batches_of(request: Request) -> BatchStore:
     return store
 
 
+def items_of_file(data: bytes, name: str) -> list[NewItem]:
+    """The requests of a JSONL input file (`{"key": ..., "request": ...}` a line), keys unique."""
+    items: list[NewItem] = []
+    seen: set[str] = set()
+    for number, line in enumerate(data.decode("utf-8", "replace").splitlines(), 1):
+        if not line.strip():
+            continue
+        key, parsed = wire.parse_batch_line(line, number)
+        if key in seen:
+            raise invalid_argument(f"line {number} of the input file repeats the key {key!r}")
+        seen.add(key)
+        items.append(NewItem(key, parsed.model_dump_json(by_alias=True, exclude_none=True), None))
+    if not items:
+        raise invalid_argument(f"the input file {name} holds no requests")
+    return items
+
+
+def check_items(entry: ModelEntry, items: list[NewItem]) -> None:
+    """Every request must be one this model can take: a job is refused whole, now, not item by item later."""
+    for new in items:
+        wire.to_core(entry.id, wire.parse_generate(json.loads(new.request)), Priority.BATCH, files={})
+
+
 async def create(request: Request, asked: str, entry: ModelEntry, body: Any) -> JSONResponse:
     """`models/{model}:batchGenerateContent`: every request checked now; the job runs later. Batch
     items are charged at the batch price but not held to the key's quotas (they wait their turn)."""
@@ -79,19 +102,8 @@ async def create(request: Request, asked: str, entry: ModelEntry, body: Any) -> 
         found = await anyio.to_thread.run_sync(files_of(request).read, owner, input_file)
         if found is None:
             raise not_found(f"File {cfg.file_name} does not exist.")
-        seen: set[str] = set()
-        for number, line in enumerate(found[1].decode("utf-8", "replace").splitlines(), 1):
-            if not line.strip():
-                continue
-            key, parsed = wire.parse_batch_line(line, number)
-            if key in seen:
-                raise invalid_argument(f"line {number} of the input file repeats the key {key!r}")
-            seen.add(key)
-            items.append(NewItem(key, parsed.model_dump_json(by_alias=True, exclude_none=True), None))
-        if not items:
-            raise invalid_argument(f"the input file {cfg.file_name} holds no requests")
-    for new in items:  # every request must be one this model can take: refuse the job now, not later
-        wire.to_core(entry.id, wire.parse_generate(json.loads(new.request)), Priority.BATCH, files={})
+        items = items_of_file(found[1], cfg.file_name)
+    check_items(entry, items)
     caller = getattr(request.state, "key", None)
     key_id = caller.id if caller is not None else None
     echo = cfg.model_dump(by_alias=True, exclude_none=True)

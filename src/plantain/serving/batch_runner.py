@@ -14,6 +14,7 @@ import json
 import logging
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -147,7 +148,9 @@ class BatchRunner:
             with contextlib.suppress(TimeoutError):  # a lapsed lease elsewhere is noticed within 2 s
                 await asyncio.wait_for(self.event.wait(), timeout=2.0)
 
-    async def run_batch(self, batch: Batch) -> None:
+    async def run_batch(self, batch: Batch, on_item: Callable[[bool], None] | None = None) -> bool:
+        """Run the job's pending items and complete it; `on_item(ok)` after each item is recorded.
+        False when it did not complete here (cancelled, deleted or taken over)."""
         entry = self.service.entry(batch.model)
         dialect = self.dialects[batch.dialect]
         # Two device batches' worth in flight: the next batch is queued while one runs, so the
@@ -158,6 +161,8 @@ class BatchRunner:
         async def one(item: BatchItem) -> None:
             outcome = await serve_item(self.service, dialect, entry, item.request)
             await anyio.to_thread.run_sync(record, self.batches, batch, entry, item.idx, outcome)
+            if on_item is not None:
+                on_item(outcome.state == "ok")
 
         while pending := await anyio.to_thread.run_sync(self.batches.items, batch.id, "pending"):
             running: set[asyncio.Task[None]] = set()
@@ -165,7 +170,7 @@ class BatchRunner:
                 if time.monotonic() - renewed > self.lease.total_seconds() / 3:
                     if not await anyio.to_thread.run_sync(self.batches.renew, batch.id, self.name, self.lease):
                         await asyncio.gather(*running, return_exceptions=True)
-                        return  # cancelled, deleted or taken over: finished items keep their results
+                        return False  # cancelled, deleted or taken over: finished items keep their results
                     renewed = time.monotonic()
                 running.add(asyncio.ensure_future(one(item)))
                 if len(running) >= window:
@@ -174,6 +179,8 @@ class BatchRunner:
                         task.result()  # the database went away: the runner retries the job later
             # An item whose result could not be stored is still pending: it runs again.
             await asyncio.gather(*running)
+        completed = False
         if await anyio.to_thread.run_sync(self.batches.renew, batch.id, self.name, self.lease):
-            await anyio.to_thread.run_sync(complete, self.batches, self.files, dialect, batch)
+            completed = await anyio.to_thread.run_sync(complete, self.batches, self.files, dialect, batch)
         await self.notifier.send_due()
+        return completed

@@ -133,19 +133,23 @@ class BatchStore:
             session.delete(batch)
         return True
 
-    def claim(self, runner: str, lease: timedelta) -> Batch | None:
-        """A job to run: pending, or running under a lease that has lapsed (its server died)."""
+    def find(self, batch_id: str) -> Batch | None:
+        """A job by id, whoever owns it (the operator's view)."""
+        with self.db.session() as session:
+            return session.get(Batch, batch_id)
+
+    def claim(self, runner: str, lease: timedelta, batch_id: str | None = None) -> Batch | None:
+        """A job to run (`batch_id`, or the oldest): pending, or running under a lease that has
+        lapsed (its server died)."""
         now = datetime.now(UTC)
         with self.db.session() as session, session.begin():
-            batch = session.scalars(
-                select(Batch)
-                .where(
-                    Batch.state.in_(("BATCH_STATE_PENDING", "BATCH_STATE_RUNNING")),
-                    or_(Batch.lease_until.is_(None), Batch.lease_until < now, Batch.runner == runner),
-                )
-                .order_by(Batch.created_at)
-                .limit(1)
-            ).first()
+            query = select(Batch).where(
+                Batch.state.in_(("BATCH_STATE_PENDING", "BATCH_STATE_RUNNING")),
+                or_(Batch.lease_until.is_(None), Batch.lease_until < now, Batch.runner == runner),
+            )
+            if batch_id is not None:
+                query = query.where(Batch.id == batch_id)
+            batch = session.scalars(query.order_by(Batch.created_at).limit(1)).first()
             if batch is None:
                 return None
             taken = session.execute(

@@ -10,6 +10,7 @@ import io
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -27,6 +28,8 @@ PROMPTS = ["two red circles", "a blue square at the top left", "make the circle 
 
 
 def loopback_only() -> bool:
+    if shutil.which("ip") is None:
+        return False
     try:
         return subprocess.run(["unshare", "-n", "true"], capture_output=True).returncode == 0
     except FileNotFoundError:
@@ -71,7 +74,7 @@ def checked(path: Path, keys: list[str]) -> dict[str, dict[str, object]]:
     return by_key
 
 
-@pytest.mark.skipif(not loopback_only(), reason="needs `unshare -n` (root, or user namespaces)")
+@pytest.mark.skipif(not loopback_only(), reason="needs `unshare -n` (root, or user namespaces) and `ip`")
 def test_a_jsonl_batch_runs_here_and_on_ray_with_the_same_results_and_charges(tmp_path: Path) -> None:
     env = {**os.environ, "PLANTAIN_DATA_DIR": str(tmp_path / "data"), "PLANTAIN_THREADS": "2",
            "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "token"}  # fmt: skip

@@ -15,6 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from sqlalchemy import select
+
+from plantain.store.db import Database
+from plantain.store.models import LedgerRow
 
 API_KEY = "test-key-123"
 
@@ -80,3 +84,13 @@ def running_server(env: dict[str, str] | None = None, log: Path | None = None) -
     """The server's base URL, for tests that need nothing else of it."""
     with server_process(env, log) as server:
         yield server.base
+
+
+def ledger_rows(data_dir: Path) -> list[LedgerRow]:
+    """Every usage ledger row in the SQLite store of a server whose data folder is `data_dir`."""
+    db = Database(f"sqlite:///{data_dir / 'plantain.db'}")
+    try:
+        with db.session() as session:
+            return list(session.scalars(select(LedgerRow)))
+    finally:
+        db.close()

@@ -17,10 +17,8 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from sqlalchemy import select
 
-from plantain.store.db import Database
-from plantain.store.models import LedgerRow
+from tests.server_process import ledger_rows
 
 # Real processes, the model at length: `pytest -m "not slow"` skips it.
 pytestmark = pytest.mark.slow
@@ -95,12 +93,7 @@ def test_a_jsonl_batch_runs_here_and_on_ray_with_the_same_results_and_charges(tm
     status = plantain("batch", "status", f"batches/{job.group(1)}", env=env, cwd=tmp_path)
     assert "succeeded" in status.stdout and "done=20 ok=15 failed=5 total=20" in status.stdout
 
-    db = Database(f"sqlite:///{tmp_path / 'data' / 'plantain.db'}")
-    try:
-        with db.session() as session:
-            rows = session.scalars(select(LedgerRow)).all()
-    finally:
-        db.close()
+    rows = ledger_rows(tmp_path / "data")
     # Each job charged its 15 successes once, as batch work; the failures cost nothing.
     assert len(rows) == 30 and all(r.batch and r.dialect == "gemini-batch" for r in rows)
     assert len({r.request_id for r in rows}) == 30

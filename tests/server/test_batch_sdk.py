@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 
 from plantain.store.db import Database
 from plantain.store.models import BatchItem, LedgerRow
-from tests.server_process import API_KEY, server_process
+from tests.server_process import API_KEY, ledger_rows, server_process
 
 # A real server process, training or the model at length: `pytest -m "not slow"` skips it.
 pytestmark = pytest.mark.slow
@@ -89,12 +89,7 @@ def test_inlined_and_file_jobs(tmp_path: Path) -> None:
         with pytest.raises(errors.ClientError) as repeated:
             client.batches.create(model="gemini-3.1-flash-lite-image", src=dup.name)
         assert repeated.value.code == 400 and "repeats the key" in (repeated.value.message or "")
-    db = Database(f"sqlite:///{tmp_path / 'plantain.db'}")
-    try:
-        with db.session() as session:
-            rows = session.scalars(select(LedgerRow)).all()
-    finally:
-        db.close()
+    rows = ledger_rows(tmp_path)
     # 2 inlined successes and 4 from the file, each charged once at the batch price; the failure costs nothing.
     assert len(rows) == 6 and all(r.batch and r.cost_micro_usd > 0 for r in rows)
 

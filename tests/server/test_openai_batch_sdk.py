@@ -15,11 +15,8 @@ import pytest
 from google import genai
 from google.genai import types
 from PIL import Image
-from sqlalchemy import select
 
-from plantain.store.db import Database
-from plantain.store.models import LedgerRow
-from tests.server_process import API_KEY, server_process
+from tests.server_process import API_KEY, ledger_rows, server_process
 
 # A real server process, training or the model at length: `pytest -m "not slow"` skips it.
 pytestmark = pytest.mark.slow
@@ -102,6 +99,12 @@ def test_an_images_batch_runs_once_each_with_results_and_errors_in_files(tmp_pat
         )
         assert client.batches.cancel(started.id).status == "cancelled"
 
+        # Paging by cursor: one file (and one batch) a page, the SDK following `after` to the end.
+        every_file = [f.id for f in client.files.list()]
+        assert len(every_file) == 5 and [f.id for f in client.files.list(limit=1)] == every_file
+        every_batch = [b.id for b in client.batches.list()]
+        assert every_batch == [started.id, batch.id] and [b.id for b in client.batches.list(limit=1)] == every_batch
+
         # Google's SDK on the same /v1/files and /v1/batches paths gets Google's answers, and sees
         # the same files (one store), but not OpenAI's batches.
         google = genai.Client(api_key=API_KEY, http_options=types.HttpOptions(base_url=server.base))
@@ -112,12 +115,6 @@ def test_an_images_batch_runs_once_each_with_results_and_errors_in_files(tmp_pat
         with pytest.raises(openai.NotFoundError):
             client.files.retrieve(uploaded.id)
 
-    db = Database(f"sqlite:///{tmp_path / 'plantain.db'}")
-    try:
-        with db.session() as session:
-            rows = session.scalars(
-                select(LedgerRow).where(LedgerRow.request_id.like(f"batches/{batch.id[6:]}/%"))
-            ).all()
-    finally:
-        db.close()
+    prefix = f"batches/{batch.id.removeprefix('batch_')}/"
+    rows = [r for r in ledger_rows(tmp_path) if r.request_id.startswith(prefix)]
     assert len(rows) == 3 and all(r.batch and r.dialect == "openai-batch" and r.cost_micro_usd > 0 for r in rows)

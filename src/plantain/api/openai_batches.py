@@ -152,16 +152,12 @@ def limit_of(limit: int) -> int:
 
 @router.get("/files")
 async def list_files(request: Request, limit: int = 10_000, after: str = "", purpose: str = "") -> JSONResponse:
-    store, owner, limit = files_of(request), owner_of(request), limit_of(limit)
-    # Newest first, as OpenAI lists; `after` is the last id of the previous page.
-    rows, _ = await anyio.to_thread.run_sync(store.list, owner, 0, 100_000)
-    if purpose:
-        rows = [r for r in rows if (r.purpose or "user_data") == purpose]
-    if after:
-        ids = [r.id for r in rows]
-        start = ids.index(wire.store_file_id(after)) + 1 if wire.store_file_id(after) in ids else len(ids)
-        rows = rows[start:]
-    return JSONResponse(listing([file_json(r) for r in rows[:limit]], len(rows) > limit))
+    """Newest first, as OpenAI lists; `after` is the last id of the previous page."""
+    cursor = wire.store_file_id(after) if after else None
+    rows, more = await anyio.to_thread.run_sync(
+        files_of(request).list_after, owner_of(request), cursor, limit_of(limit), purpose or None
+    )
+    return JSONResponse(listing([file_json(r) for r in rows], more))
 
 
 @router.post("/batches")
@@ -235,10 +231,8 @@ async def cancel_batch(request: Request, batch_id: str) -> JSONResponse:
 
 @router.get("/batches")
 async def list_batches(request: Request, limit: int = 20, after: str = "") -> JSONResponse:
-    limit = min(limit_of(limit), 100)
-    rows, _ = await anyio.to_thread.run_sync(batches_of(request).page, owner_of(request), 0, 100_000, "openai")
-    if after:
-        ids = [b.id for b in rows]
-        wanted = wire.store_batch_id(after)
-        rows = rows[ids.index(wanted) + 1 :] if wanted in ids else []
-    return JSONResponse(listing([await batch_json(request, b) for b in rows[:limit]], len(rows) > limit))
+    cursor = wire.store_batch_id(after) if after else None
+    rows, more = await anyio.to_thread.run_sync(
+        batches_of(request).page_after, owner_of(request), "openai", cursor, min(limit_of(limit), 100)
+    )
+    return JSONResponse(listing([await batch_json(request, b) for b in rows], more))

@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 
 from plantain.store.db import Database
 from plantain.store.models import Batch, BatchItem, LedgerRow
@@ -82,6 +82,23 @@ class BatchStore:
                 select(Batch).where(Batch.owner == owner, Batch.dialect == dialect)
                 .order_by(Batch.created_at.desc(), Batch.id).offset(start).limit(count + 1)
             ).all()  # fmt: skip
+        return list(rows[:count]), len(rows) > count
+
+    def page_after(self, owner: str, dialect: str, after: str | None, count: int) -> tuple[list[Batch], bool]:
+        """Like `page`, by cursor: the jobs after the one named `after` (OpenAI's paging)."""
+        with self.db.session() as session:
+            query = select(Batch).where(Batch.owner == owner, Batch.dialect == dialect)
+            if after is not None:
+                anchor = session.get(Batch, after)
+                if anchor is None or anchor.owner != owner:
+                    return [], False
+                query = query.where(
+                    or_(
+                        Batch.created_at < anchor.created_at,
+                        and_(Batch.created_at == anchor.created_at, Batch.id > anchor.id),
+                    )
+                )
+            rows = session.scalars(query.order_by(Batch.created_at.desc(), Batch.id).limit(count + 1)).all()
         return list(rows[:count]), len(rows) > count
 
     def counts(self, batch_id: str) -> Counts:

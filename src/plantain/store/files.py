@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import delete, select
+from sqlalchemy import and_, delete, func, or_, select
 
 from plantain.core.errors import ErrorKind, ServiceError, invalid_argument
 from plantain.store.db import Database
@@ -176,6 +176,29 @@ class FileStore:
             return row, (self.files / row.id).read_bytes()
         except FileNotFoundError:
             return None
+
+    def list_after(
+        self, owner: str, after: str | None, count: int, purpose: str | None = None
+    ) -> tuple[list[StoredFile], bool]:
+        """Like `list`, by cursor: the files after the one named `after` (OpenAI's paging), of one
+        `purpose` when given (files uploaded Google's way count as "user_data")."""
+        now = datetime.now(UTC)
+        with self.db.session() as session:
+            query = select(StoredFile).where(StoredFile.owner == owner, StoredFile.expires_at >= now)
+            if purpose is not None:
+                query = query.where(func.coalesce(StoredFile.purpose, "user_data") == purpose)
+            if after is not None:
+                anchor = session.get(StoredFile, after)
+                if anchor is None or anchor.owner != owner:
+                    return [], False
+                query = query.where(
+                    or_(
+                        StoredFile.created_at < anchor.created_at,
+                        and_(StoredFile.created_at == anchor.created_at, StoredFile.id > anchor.id),
+                    )
+                )
+            rows = session.scalars(query.order_by(StoredFile.created_at.desc(), StoredFile.id).limit(count + 1)).all()
+        return list(rows[:count]), len(rows) > count
 
     def list(self, owner: str, start: int, count: int) -> tuple[list[StoredFile], bool]:
         """A page of the owner's live files, newest first, and whether more follow."""

@@ -12,7 +12,7 @@ from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from plantain import __version__
-from plantain.api import admin, batches, errors, files, gemini, openai, openai_batches
+from plantain.api import admin, batches, errors, files, gemini, openai, openai_batches, playground
 from plantain.api.dialect_paths import OPENAI_ROOT, DialectPaths
 from plantain.api.request_id import RequestId
 from plantain.core.catalog import Catalog, load_catalog
@@ -77,6 +77,8 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
+    app.include_router(playground.router)
+    app.mount("/playground", playground.assets(), name="playground")
     app.include_router(admin.router)
     app.include_router(openai.router, prefix="/v1")
     app.include_router(openai.content_router, prefix="/v1")

@@ -27,6 +27,7 @@ from plantain.api.deps import account_of, cost_headers, priority_of, require_key
 from plantain.api.lifecycle import answered, cancel_token
 from plantain.api.streaming import Run, started
 from plantain.core.errors import ErrorKind, ServiceError
+from plantain.core.prices import usd
 from plantain.core.requests import GenerationRequest, ImageInput
 from plantain.core.results import ImageOut, Preview, Result, Usage
 from plantain.imaging.decode import sniff_mime_type
@@ -154,7 +155,11 @@ async def stream_events(
                     for j, partial in enumerate(held.get(i, []) if i else []):
                         yield event(wire.stream_event(kind, "partial_image", partial, body, created, j))
                     share = image_usage(item.usage, i, len(item.images))
-                    yield event(wire.stream_event(kind, "completed", image, body, created, None, share))
+                    completed = wire.stream_event(kind, "completed", image, body, created, None, share)
+                    if i == len(item.images) - 1 and item.cost_micro_usd is not None:
+                        # A stream's headers leave before its cost is known: the last event carries it.
+                        completed["plantain_cost_usd"] = usd(item.cost_micro_usd)
+                    yield event(completed)
     except ServiceError as exc:
         yield event(wire.error_body(exc))
 

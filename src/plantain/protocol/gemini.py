@@ -23,6 +23,7 @@ from plantain.core.errors import ErrorKind, FieldViolation, ServiceError, invali
 from plantain.core.jobs import Priority
 from plantain.core.requests import GenerationRequest, ImageInput, Turn
 from plantain.core.results import Event, ImageOut, Result, TextOut, Thought, Usage
+from plantain.core.sizes import pixel_size
 
 
 class Wire(BaseModel):
@@ -415,6 +416,10 @@ def model_resource(entry: ModelEntry, name: str | None = None, prefix: str = "mo
         "licence": entry.licence,
         "imageSizes": entry.sizes,
         "aspectRatios": entry.aspect_ratios,
+        # Plantain's own: what a client (the playground) may offer for this model.
+        "canEdit": entry.can_edit,
+        "maxCandidates": entry.max_candidates,
+        "pixelSizes": {r: {t: "{}x{}".format(*pixel_size(r, t)) for t in entry.sizes} for r in entry.aspect_ratios},
     }
 
 

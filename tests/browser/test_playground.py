@@ -8,6 +8,8 @@ import base64
 import io
 import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -70,8 +72,9 @@ def shot(page: object, name: str) -> None:
 
 def send(page: object, prompt: str, messages: int) -> object:
     """Type a prompt, send it with the keyboard, wait for the `messages`-th message's image."""
-    page.get_by_label("Prompt").fill(prompt)  # type: ignore[attr-defined]
-    page.get_by_label("Prompt").press("Control+Enter")  # type: ignore[attr-defined]
+    box = page.get_by_role("textbox", name="Prompt")  # type: ignore[attr-defined]
+    box.fill(prompt)
+    box.press("Control+Enter")
     message = page.get_by_test_id("message").nth(messages - 1)  # type: ignore[attr-defined]
     message.locator("img").first.wait_for(timeout=60_000)
     return message
@@ -153,6 +156,43 @@ def test_a_drawn_mask_keeps_everything_outside_it_exactly(browser: object, base:
     assert out.shape == kept.shape
     assert np.array_equal(out[:, 512:], kept[:, 512:])  # the unpainted right half, bit for bit
     assert not np.array_equal(out[:, :200], kept[:, :200])  # the painted band was redrawn
+
+
+def test_an_image_dropped_or_pasted_becomes_the_image_to_edit(browser: object, base: str, tmp_path: Path) -> None:
+    data = base64.b64encode(png_file(tmp_path / "circle.png", 64).read_bytes()).decode()
+    page = open_page(browser, base)
+    # What a browser does when a file is dropped on the zone, or pasted into the prompt.
+    make = f"new File([Uint8Array.from(atob('{data}'), c => c.charCodeAt(0))], 'c.png', {{type: 'image/png'}})"
+    page.evaluate(
+        f"""() => {{ const t = new DataTransfer(); t.items.add({make});
+        document.querySelector('[data-testid=drop-zone]').dispatchEvent(
+            new DragEvent('drop', {{dataTransfer: t, bubbles: true, cancelable: true}})); }}"""
+    )
+    page.get_by_role("img", name="The image to edit").wait_for()
+    page.get_by_role("button", name="Remove image").click()
+    page.evaluate(
+        f"""() => {{ const t = new DataTransfer(); t.items.add({make});
+        document.querySelector('textarea').dispatchEvent(
+            new ClipboardEvent('paste', {{clipboardData: t, bubbles: true, cancelable: true}})); }}"""
+    )
+    page.get_by_role("img", name="The image to edit").wait_for()
+    assert page.get_by_role("button", name="Edit", exact=True).count() == 1
+
+
+def test_a_spent_quota_shows_a_readable_error(browser: object, base: str, data_dir: Path) -> None:
+    made = subprocess.run(
+        [sys.executable, "-m", "plantain.cli", "keys", "create", "--name", "one-image", "--images-per-day", "1"],
+        env={**os.environ, "PLANTAIN_DATA_DIR": str(data_dir)}, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    page = open_page(browser, base, key=made.stdout.strip())
+    page.get_by_label("Model").select_option(MODEL)
+    send(page, "a red circle", 1)
+    page.get_by_role("textbox", name="Prompt").fill("make the circle blue")
+    page.get_by_role("button", name="Edit", exact=True).click()
+    alert = page.get_by_role("alert")
+    alert.wait_for()
+    assert alert.inner_text().startswith("Limit reached:") and "image" in alert.inner_text()
+    shot(page, "quota")
 
 
 def test_a_wrong_key_shows_a_readable_error(browser: object, base: str) -> None:

@@ -198,7 +198,9 @@ def serve(
         app_ = create_app(settings, load_catalog(settings.catalog))
     except (CatalogError, ValueError) as exc:
         raise fail(str(exc)) from exc
-    uvicorn.run(app_, host=host, port=port, log_level="info")
+    # On SIGTERM uvicorn stops accepting connections and lets the requests in flight finish (up to
+    # PLANTAIN_DRAIN_SECONDS) before the app shuts down.
+    uvicorn.run(app_, host=host, port=port, log_level="info", timeout_graceful_shutdown=int(settings.drain_seconds))
 
 
 def open_store(settings: Settings) -> Database:

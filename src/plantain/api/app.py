@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -12,7 +13,7 @@ from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from plantain import __version__
-from plantain.api import admin, batches, errors, files, gemini, openai, openai_batches, playground
+from plantain.api import admin, batches, errors, files, gemini, health, openai, openai_batches, playground
 from plantain.api.dialect_paths import OPENAI_ROOT, DialectPaths
 from plantain.api.request_id import RequestId
 from plantain.core.catalog import Catalog, load_catalog
@@ -24,6 +25,8 @@ from plantain.store.db import open_database
 from plantain.store.files import FileStore
 from plantain.store.keys import KeyStore
 from plantain.store.ledger import Ledger
+
+log = logging.getLogger("plantain.api")
 
 
 def create_app(settings: Settings | None = None, catalog: Catalog | None = None) -> FastAPI:
@@ -50,13 +53,31 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
         max(e.max_batch for e in service.catalog.models.values()),
     )  # fmt: skip
 
+    async def preload() -> None:
+        # In the background: the server answers /healthz at once, and /readyz once these are in.
+        for name in settings.preload_models:
+            entry = service.catalog.get(name)
+            if entry is None:
+                log.error("PLANTAIN_PRELOAD names %r, which is not in the catalog", name)
+                continue
+            try:
+                await service.backend(entry)
+            except Exception:
+                log.exception("could not preload %s", name)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         sweeper = asyncio.ensure_future(sweep_files())
         running = asyncio.ensure_future(runner.run())
+        loading = asyncio.ensure_future(preload())
         yield
-        running.cancel()
-        sweeper.cancel()
+        # Requests in flight have finished (uvicorn drains them first). Batch items still running
+        # are dropped unrecorded and their jobs released, so a server that starts next takes them
+        # at once instead of after the lease.
+        for task in (running, sweeper, loading):
+            task.cancel()
+        await asyncio.gather(running, sweeper, loading, return_exceptions=True)
+        await anyio.to_thread.run_sync(batch_store.release, runner.name)
         service.close()
         database.close()
 
@@ -64,6 +85,7 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
         title="Plantain", version=__version__, docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
     )
     app.state.service = service
+    app.state.database = database
     app.state.keys = KeyStore(database)
     app.state.files = file_store
     app.state.batches = batch_store
@@ -77,6 +99,7 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
+    app.include_router(health.router)
     app.include_router(playground.router)
     app.mount("/playground", playground.assets(), name="playground")
     app.include_router(admin.router)

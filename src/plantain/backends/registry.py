@@ -54,6 +54,11 @@ class BackendRegistry:
                 self._backends[entry.id] = cls.on_pipe(self._pipes[key], entry, self.settings)
             return self._backends[entry.id]
 
+    def loaded(self) -> list[str]:
+        """The IDs of the entries whose backends are loaded. Read without the lock, which a load
+        holds for its whole length (a dict's keys are copied atomically)."""
+        return list(self._backends)
+
     def read_prompt(self, entry: ModelEntry, prompt: str) -> PromptReading:
         """What the entry's family makes of a prompt, without loading its weights."""
         return backend_class(entry).read_prompt(prompt)

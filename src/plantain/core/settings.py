@@ -49,6 +49,12 @@ class Settings(BaseSettings):
     batch_lease_seconds: float = Field(
         default=30.0, gt=0, description="How long a batch job stays with a server that stops renewing it."
     )
+    preload: str = Field(
+        default="", description="Model IDs loaded at startup, comma separated; /readyz answers 503 until they are."
+    )
+    drain_seconds: float = Field(
+        default=30.0, ge=0, description="On SIGTERM, how long requests in flight may take to finish."
+    )
     webhook_hosts: str = Field(
         default="",
         description="Hosts (host or host:port, comma separated) that batch jobs' webhook notices may be sent to; "
@@ -64,6 +70,10 @@ class Settings(BaseSettings):
     @property
     def keys(self) -> frozenset[str]:
         return frozenset(k.strip() for k in self.api_keys.split(",") if k.strip())
+
+    @property
+    def preload_models(self) -> list[str]:
+        return [m.strip() for m in self.preload.split(",") if m.strip()]
 
     @property
     def webhook_allowed(self) -> frozenset[str]:

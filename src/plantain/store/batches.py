@@ -192,6 +192,14 @@ class BatchStore:
             )
         return bool(kept.rowcount)  # type: ignore[attr-defined]
 
+    def release(self, runner: str) -> None:
+        """Give up the jobs `runner` holds (its server is stopping): another takes them at once."""
+        with self.db.session() as session, session.begin():
+            session.execute(
+                update(Batch).where(Batch.runner == runner, Batch.state == "BATCH_STATE_RUNNING")
+                .values(runner=None, lease_until=None).execution_options(synchronize_session=False)
+            )  # fmt: skip
+
     def finish(self, batch_id: str, idx: int, state: str, result: str, charge: LedgerRow | None) -> bool:
         """Write an item's result and its ledger row together, if the item is still pending."""
         with self.db.session() as session, session.begin():

@@ -373,6 +373,27 @@ def usage(
     Console().print(table)
 
 
+@app.command()
+def env(
+    markdown: Annotated[bool, typer.Option("--markdown", help="A Markdown table, as in docs/deploy.md.")] = False,
+) -> None:
+    """Every setting: its environment variable, its default and what it does."""
+    from plantain.core.settings import environment
+
+    rows = environment()
+    if markdown:
+        typer.echo("| variable | default | what it does |\n|---|---|---|")
+        for var, default, what in rows:
+            typer.echo(f"| `{var}` | {f'`{default}`' if default else ''} | {what} |")
+        return
+    from rich.table import Table
+
+    table = Table("variable", "default", "what it does", title="Settings (environment variables)")
+    for row in rows:
+        table.add_row(*row)
+    Console().print(table)
+
+
 batch_app = typer.Typer(help="Batch jobs: run a JSONL file here or on Ray, follow a job.", no_args_is_help=True)
 app.add_typer(batch_app, name="batch")
 

@@ -80,5 +80,21 @@ class Settings(BaseSettings):
         return frozenset(h.strip().lower() for h in self.webhook_hosts.split(",") if h.strip())
 
 
+def environment() -> list[tuple[str, str, str]]:
+    """Every setting as (environment variable, default, what it does), in declaration order."""
+    rows = []
+    for name, field in Settings.model_fields.items():
+        if field.default_factory is not None:
+            default = {"data_dir": "the user's data folder (platformdirs)", "signature_secret": "random per process"}[
+                name
+            ]
+        elif field.default in (None, ""):
+            default = ""
+        else:
+            default = str(field.default)
+        rows.append((f"PLANTAIN_{name.upper()}", default, field.description or ""))
+    return rows
+
+
 def get_settings() -> Settings:
     return Settings()

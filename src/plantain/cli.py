@@ -200,7 +200,10 @@ def serve(
         raise fail(str(exc)) from exc
     # On SIGTERM uvicorn stops accepting connections and lets the requests in flight finish (up to
     # PLANTAIN_DRAIN_SECONDS) before the app shuts down.
-    uvicorn.run(app_, host=host, port=port, log_level="info", timeout_graceful_shutdown=int(settings.drain_seconds))
+    from plantain.api.logs import configure
+
+    configure(settings.log_format)
+    uvicorn.run(app_, host=host, port=port, log_config=None, timeout_graceful_shutdown=int(settings.drain_seconds))
 
 
 def open_store(settings: Settings) -> Database:

@@ -3,6 +3,7 @@ answers, and on SIGTERM every request already accepted finishes while new connec
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import threading
@@ -79,3 +80,34 @@ def test_sigterm_lets_accepted_requests_finish_and_refuses_new_ones(tmp_path: Pa
         while not ended(server.pid):
             assert time.time() < deadline, "the server did not exit after draining"
             time.sleep(0.2)
+
+
+def test_json_logs_carry_the_request_id_and_never_a_key_or_an_image(tmp_path: Path) -> None:
+    log = tmp_path / "server.log"
+    env = {"PLANTAIN_DATA_DIR": str(tmp_path), "PLANTAIN_LOG_FORMAT": "json"}
+    with server_process(env, log=log) as server:
+        body = {"contents": [{"parts": [{"text": "a red circle"}]}]}
+        reply = httpx.post(f"{server.base}/v1beta/models/plantain-mini:generateContent", params={"key": API_KEY},
+                           json=body, headers={"x-request-id": "trace-me-42"}, timeout=60)  # fmt: skip
+        assert reply.status_code == 200 and reply.headers["x-request-id"] == "trace-me-42"
+        image = reply.json()["candidates"][0]["content"]["parts"][-1]["inlineData"]["data"]
+        httpx.get(f"{server.base}/v1beta/models", headers={"authorization": f"Bearer {API_KEY}"})
+    lines = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+    mine = [x for x in lines if x.get("request_id") == "trace-me-42"]
+    assert mine and any("generateContent" in x["message"] and "key=[redacted]" in x["message"] for x in mine)
+    text = log.read_text()
+    assert API_KEY not in text and image[:64] not in text
+
+
+def test_traces_go_to_the_configured_exporter(tmp_path: Path) -> None:
+    log = tmp_path / "server.log"
+    env = {"PLANTAIN_DATA_DIR": str(tmp_path), "OTEL_TRACES_EXPORTER": "console", "OTEL_SERVICE_NAME": "plantain-test"}
+    with server_process(env, log=log) as server:
+        body = {"contents": [{"parts": [{"text": "a red circle"}]}]}
+        reply = httpx.post(f"{server.base}/v1beta/models/plantain-mini:generateContent",
+                           headers={"x-goog-api-key": API_KEY}, json=body, timeout=60)  # fmt: skip
+        assert reply.status_code == 200
+    # The console exporter prints each span as JSON when the server flushes them on its way out.
+    text = log.read_text()
+    assert '"name": "plantain.generate"' in text and '"plantain.model": "plantain-mini"' in text
+    assert '"name": "POST /v1beta/models/{name}"' in text and '"service.name": "plantain-test"' in text

@@ -13,7 +13,19 @@ from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from plantain import __version__
-from plantain.api import admin, batches, errors, files, gemini, health, openai, openai_batches, playground
+from plantain.api import (
+    admin,
+    batches,
+    errors,
+    files,
+    gemini,
+    health,
+    observe,
+    openai,
+    openai_batches,
+    playground,
+    tracing,
+)
 from plantain.api.dialect_paths import OPENAI_ROOT, DialectPaths
 from plantain.api.request_id import RequestId
 from plantain.core.catalog import Catalog, load_catalog
@@ -78,6 +90,7 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
             task.cancel()
         await asyncio.gather(running, sweeper, loading, return_exceptions=True)
         await anyio.to_thread.run_sync(batch_store.release, runner.name)
+        await anyio.to_thread.run_sync(tracing.flush, app)
         service.close()
         database.close()
 
@@ -90,7 +103,10 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
     app.state.files = file_store
     app.state.batches = batch_store
     app.state.batch_runner = runner
+    observe.watch(service)
+    tracing.instrument(app)
     app.add_middleware(DialectPaths)
+    app.add_middleware(observe.RequestMetrics, service=service)
     app.add_middleware(RequestId)
     # OpenAI's paths first: they lie under /v1/, which is otherwise Google's.
     errors.install(app, [errors.OPENAI, errors.GEMINI])

@@ -45,6 +45,7 @@ class DialectPaths:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and is_openai(scope):
-            path = OPENAI_ROOT + scope["path"][len("/v1") :]
-            scope = {**scope, "path": path, "raw_path": path.encode()}
+            # In place: the middlewares outside this one read the routed scope (its route) too.
+            scope["path"] = OPENAI_ROOT + scope["path"][len("/v1") :]
+            scope["raw_path"] = scope["path"].encode()
         await self.app(scope, receive, send)

@@ -7,6 +7,8 @@ import secrets
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from plantain.api.logs import REQUEST_ID
+
 
 class RequestId:
     def __init__(self, app: ASGIApp) -> None:
@@ -21,6 +23,7 @@ class RequestId:
         printable = 0 < len(sent) <= 128 and all(33 <= c < 127 for c in sent)
         rid = sent if printable else f"req_{secrets.token_hex(12)}".encode()
         scope.setdefault("state", {})["request_id"] = rid.decode()
+        REQUEST_ID.set(rid.decode())  # for the logs of everything this request does
 
         async def with_id(message: Message) -> None:
             if message["type"] == "http.response.start":

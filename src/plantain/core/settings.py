@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     batch_lease_seconds: float = Field(
         default=30.0, gt=0, description="How long a batch job stays with a server that stops renewing it."
     )
+    log_format: str = Field(
+        default="text", pattern="^(text|json)$", description="'json': one JSON object a log line (with request_id)."
+    )
     preload: str = Field(
         default="", description="Model IDs loaded at startup, comma separated; /readyz answers 503 until they are."
     )

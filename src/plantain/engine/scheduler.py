@@ -117,6 +117,11 @@ class PipelineQueue:
     def queued_jobs(self) -> int:
         return self._queued_jobs
 
+    def depth(self) -> tuple[int, int]:
+        """Queued images (interactive, batch): a scrape's reading, without the lock."""
+        interactive, batch = (sum(len(t.jobs) for t in list(q)) for q in self._queues)
+        return interactive, batch
+
     def close(self, wait: float = 0.0) -> None:
         """Stop the worker once its running batch (if any) ends; wait up to `wait` seconds for it."""
         with self._cv:
@@ -306,6 +311,10 @@ class Engine:
                     model_id, backend, max_batch, self.max_wait, self.max_queue, device_lock
                 )
             return self._queues[model_id]
+
+    def depths(self) -> dict[str, tuple[int, int]]:
+        """Queued images (interactive, batch) by model ID."""
+        return {name: q.depth() for name, q in list(self._queues.items())}
 
     def close(self, wait: float = 0.0) -> None:
         for q in self._queues.values():

@@ -14,6 +14,7 @@ import hashlib
 import hmac
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, nullcontext
 
 import anyio
 from PIL import Image
@@ -53,6 +54,15 @@ from plantain.text.factory import make_text_backend
 Progress = Callable[[int, int], None]
 # Called on the event loop with each thought and preview, in order, before the result returns.
 Events = Callable[[Event], None]
+
+
+def span(name: str, attributes: dict[str, str | int]) -> AbstractContextManager[object]:
+    """A trace span when OpenTelemetry is installed (a no-op until a tracer provider is set)."""
+    try:
+        from opentelemetry import trace
+    except ImportError:
+        return nullcontext()
+    return trace.get_tracer("plantain.serving").start_as_current_span(name, attributes=attributes)
 
 
 class Service:
@@ -104,6 +114,18 @@ class Service:
         With `account` (and a ledger), the request is admitted under its key's quotas before any
         work and leaves one ledger row, whatever its outcome; the result carries its cost."""
         entry = self.entry(request.model)
+        with span("plantain.generate", {"plantain.model": entry.id, "plantain.candidates": request.candidate_count}):
+            return await self._generate(entry, request, cancel, progress, events, account)
+
+    async def _generate(
+        self,
+        entry: ModelEntry,
+        request: GenerationRequest,
+        cancel: CancelToken,
+        progress: Progress | None,
+        events: Events | None,
+        account: Account | None,
+    ) -> Result:
         check_model_allowed(account, request.model, entry)
         reading = self.backends.read_prompt(entry, instruction(request))
         # Decoding and checking input images is CPU work: off the loop, like generation.

@@ -97,7 +97,7 @@ def main(
     best_n = max(bare_rows, key=lambda n: bare_rows[n]["images_per_s"])
     best_ips = bare_rows[best_n]["images_per_s"]
 
-    with server_process({"PLANTAIN_THREADS": "2"}) as server:
+    with server_process({"PLANTAIN_THREADS": "2", "PLANTAIN_FIT_BATCH": "1"}) as server:
         client = genai.Client(api_key=API_KEY, http_options=types.HttpOptions(base_url=server.base))
         latencies(server.base, model, None, 3, 0.0)  # warm-up: model load, first batch
         job = run_job(client, model, requests, 0)

@@ -178,7 +178,7 @@ def main(
     best_ips = bare_rows[best_n]["images_per_s"]
 
     server_rows = []
-    with server_process({"PLANTAIN_THREADS": "2", "PLANTAIN_MAX_QUEUE": "64"}) as server:
+    with server_process({"PLANTAIN_THREADS": "2", "PLANTAIN_MAX_QUEUE": "64", "PLANTAIN_FIT_BATCH": "1"}) as server:
         base, pid = server.base, server.pid
         closed_loop(1, 3, gemini_call(base, model))  # warm-up: model load, first batch
         for clients in (1, 4, 64):

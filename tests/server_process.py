@@ -45,6 +45,8 @@ def server_process(env: dict[str, str] | None = None, log: Path | None = None) -
         "PLANTAIN_DATA_DIR": tempfile.mkdtemp(prefix="plantain-data-"),
         "PLANTAIN_API_KEYS": API_KEY,
         "PLANTAIN_THREADS": os.environ.get("PLANTAIN_TEST_THREADS", "2"),
+        # Fitting the batch size costs each start a few seconds; its own tests turn it on.
+        "PLANTAIN_FIT_BATCH": "0",
         **(env or {}),
     }
     out = open(log, "w") if log else subprocess.DEVNULL  # noqa: SIM115

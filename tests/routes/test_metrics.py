@@ -35,6 +35,7 @@ def test_queues_loaded_models_and_memory_are_read_at_each_scrape(client: TestCli
     body = {"contents": [{"parts": [{"text": "a blue square"}]}], "generationConfig": {"responseModalities": ["IMAGE"]}}
     assert client.post("/v1beta/models/tiny-sana:generateContent", json=body).status_code == 200
     assert {"model": "tiny-sana"} in samples(client, "plantain_model_loaded")
+    assert {"model": "tiny-sana"} in samples(client, "plantain_batch_limit")
     depth = samples(client, "plantain_queue_images")
     assert {"model": "tiny-sana", "priority": "interactive"} in depth
     assert {"device": "cpu"} in samples(client, "plantain_device_memory_bytes")

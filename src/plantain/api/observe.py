@@ -113,14 +113,20 @@ class ServiceCollector(Collector):
             "plantain_queue_images", "Images waiting in a model's queue", labels=["model", "priority"]
         )
         loaded = GaugeMetricFamily("plantain_model_loaded", "Models whose weights are loaded", labels=["model"])
+        limit = GaugeMetricFamily(
+            "plantain_batch_limit", "Largest device batch a model forms (fitted to the device)", labels=["model"]
+        )
         for service in list(self.services):
             for model, (interactive, batch) in service.engine.depths().items():
                 depth.add_metric([model, "interactive"], interactive)
                 depth.add_metric([model, "batch"], batch)
             for model in service.backends.loaded():
                 loaded.add_metric([model], 1)
+            for model, size in list(service.batch_sizes.items()):
+                limit.add_metric([model], size)
         yield depth
         yield loaded
+        yield limit
         memory = GaugeMetricFamily("plantain_device_memory_bytes", "Memory in use on each device", labels=["device"])
         import torch
 

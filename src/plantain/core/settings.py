@@ -49,6 +49,11 @@ class Settings(BaseSettings):
     batch_lease_seconds: float = Field(
         default=30.0, gt=0, description="How long a batch job stays with a server that stops renewing it."
     )
+    fit_batch: bool = Field(
+        default=True,
+        description="At a model's load, time each batch size on this device and batch at the fastest, up to the "
+        "catalog's max_batch.",
+    )
     log_format: str = Field(
         default="text", pattern="^(text|json)$", description="'json': one JSON object a log line (with request_id)."
     )

@@ -303,6 +303,11 @@ class Engine:
         self._device_locks: dict[Hashable, threading.RLock] = {}
         self._lock = threading.Lock()
 
+    def device_lock(self, backend: Backend) -> threading.RLock:
+        """The lock of the device the backend's weights are on (shared by the backends on them)."""
+        with self._lock:
+            return self._device_locks.setdefault(backend.weights_id(), threading.RLock())
+
     def queue_for(self, model_id: str, backend: Backend, max_batch: int) -> PipelineQueue:
         with self._lock:
             if model_id not in self._queues:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import logging
+import threading
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
@@ -31,13 +33,14 @@ from plantain.core.errors import (
     not_found,
     unavailable,
 )
-from plantain.core.jobs import Priority
+from plantain.core.jobs import ImageJob, Priority
 from plantain.core.requests import GenerationRequest, UpscaleRequest
 from plantain.core.results import Event, ImageOut, Preview, Result, Thought, Usage
 from plantain.core.settings import Settings
-from plantain.core.sizes import tier_area, tier_for_pixels
+from plantain.core.sizes import pixel_size, tier_area, tier_for_pixels
 from plantain.core.tokens import PromptTokens, check_token_limit, count_prompt_tokens
 from plantain.core.tokens import text_tokens as text_tokens_of
+from plantain.engine.fit import fit_batch_size
 from plantain.engine.scheduler import Engine
 from plantain.engine.tickets import Ticket
 from plantain.imaging.decode import decode_image
@@ -49,6 +52,8 @@ from plantain.serving.plan import Plan, instruction, plan_generation
 from plantain.store.ledger import Charge, Ledger
 from plantain.text.base import TextBackend
 from plantain.text.factory import make_text_backend
+
+log = logging.getLogger("plantain.serving")
 
 # Called from the engine's worker thread after each denoising step: (step index, total steps).
 Progress = Callable[[int, int], None]
@@ -75,6 +80,9 @@ class Service:
         self.text: TextBackend = make_text_backend(settings)
         self.engine = Engine(settings.max_wait_ms / 1000, settings.max_queue)
         self.pool = ThreadPoolExecutor(settings.encode_workers, thread_name_prefix="plantain-encode")
+        # The device batch size of each loaded entry: fitted to the device at load (engine.fit).
+        self.batch_sizes: dict[str, int] = {}
+        self._fit_lock = threading.Lock()
 
     def close(self, wait: float = 0.0) -> None:
         """Stop the engine's workers (waiting up to `wait` seconds for each: a process about to exit
@@ -95,11 +103,27 @@ class Service:
         return tokens
 
     async def backend(self, entry: ModelEntry) -> Backend:
-        """The entry's backend, loaded on first use (slow work: off the event loop)."""
+        """The entry's backend, loaded on first use (slow work: off the event loop), its batch
+        size fitted to the device then."""
         try:
-            return await anyio.to_thread.run_sync(self.backends.get, entry)
+            return await anyio.to_thread.run_sync(self._load, entry)
         except BackendUnavailable as exc:
             raise unavailable(f"Model {entry.id} is unavailable: {exc}") from exc
+
+    def _load(self, entry: ModelEntry) -> Backend:
+        backend = self.backends.get(entry)
+        with self._fit_lock:
+            if entry.id not in self.batch_sizes:
+                size = entry.max_batch
+                if self.settings.fit_batch and entry.max_batch > 1:
+                    ratio = "1:1" if "1:1" in entry.aspect_ratios else entry.aspect_ratios[0]
+                    width, height = pixel_size(ratio, "1K" if "1K" in entry.sizes else entry.sizes[0])
+                    probe = ImageJob("a red circle", 0, width, height, steps=1)
+                    size, rates = fit_batch_size(backend, probe, entry.max_batch, self.engine.device_lock(backend))
+                    log.info("model %s: images/s by batch size %s; batching up to %d",
+                             entry.id, {n: round(r, 2) for n, r in rates.items()}, size)  # fmt: skip
+                self.batch_sizes[entry.id] = size
+        return backend
 
     async def generate(
         self,
@@ -300,7 +324,7 @@ class Service:
         progress: Progress | None,
         previews: Previews | None = None,
     ) -> Ticket:
-        queue = self.engine.queue_for(plan.entry.id, backend, plan.entry.max_batch)
+        queue = self.engine.queue_for(plan.entry.id, backend, self.batch_sizes.get(plan.entry.id, plan.entry.max_batch))
         return queue.submit(
             plan.jobs,
             request.priority,

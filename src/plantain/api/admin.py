@@ -7,10 +7,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+import anyio
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from plantain.api.deps import require_key
+from plantain.api.deps import require_key, service
 from plantain.core.errors import ErrorKind, ServiceError, invalid_argument, not_found
 from plantain.core.prices import usd
 from plantain.store.keys import KeyInfo, KeyProblem, KeyStore, Limits
@@ -130,3 +131,46 @@ def usage(
         ],
         "totalCostUsd": usd(sum(x.cost_micro_usd for x in lines)),
     }
+
+
+def models_body(request: Request) -> dict[str, Any]:
+    svc = service(request)
+    resident = {entry_id: pipe for pipe in svc.backends.resident() for entry_id in pipe.entries}
+    rows = []
+    for entry in svc.catalog.models.values():
+        pipe = resident.get(entry.id)
+        row: dict[str, Any] = {"id": entry.id, "loaded": pipe is not None}
+        if pipe is not None:
+            row["memoryBytes"] = pipe.bytes
+            row["sharesWeightsWith"] = [e for e in pipe.entries if e != entry.id]
+            row["batchLimit"] = svc.batch_sizes.get(entry.id)
+        rows.append(row)
+    used = sum(p.bytes for p in svc.backends.resident())
+    return {"models": rows, "memoryBytes": used, "budgetBytes": int(svc.settings.device_memory) or None}
+
+
+@router.get("/admin/models")
+def list_models(request: Request) -> dict[str, Any]:
+    """What is loaded and the memory its weights take, against PLANTAIN_DEVICE_MEMORY."""
+    admin_only(request)
+    return models_body(request)
+
+
+@router.post("/admin/models/{name}")
+async def model_action(request: Request, name: str) -> dict[str, Any]:
+    """`{id}:load` loads a model now (fitting it to the budget); `{id}:unload` unloads it, unless it
+    is at work (503 with a retry time: its queue is not empty yet)."""
+    await anyio.to_thread.run_sync(admin_only, request)
+    model, _, action = name.partition(":")
+    svc = service(request)
+    entry = svc.entry(model)
+    if action == "load":
+        await svc.backend(entry)
+    elif action == "unload":
+        if not await anyio.to_thread.run_sync(svc.unload, entry):
+            raise ServiceError(
+                ErrorKind.UNAVAILABLE, f"Model {entry.id} is at work (queued or on the device); retry.", retry_after=2
+            )
+    else:
+        raise not_found(f"Method not found: {name}; use {model}:load or {model}:unload")
+    return await anyio.to_thread.run_sync(models_body, request)

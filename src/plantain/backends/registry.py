@@ -4,7 +4,12 @@ pipeline shared by the entries that name the same weights."""
 from __future__ import annotations
 
 import threading
+import time
+from dataclasses import dataclass
+from itertools import chain
 from typing import Any
+
+import torch
 
 from plantain.backends.base import Backend, PromptReading
 from plantain.backends.diffusers_backend import DiffusersBackend
@@ -36,23 +41,75 @@ def load_backend(entry: ModelEntry, settings: Settings) -> Backend:
     return backend_class(entry).load(entry, settings)
 
 
+PipeKey = tuple[str, str, str, str | None]
+
+
+def pipe_bytes(pipe: Any) -> int:
+    """The memory a pipeline's weights take: every parameter and buffer of its torch modules."""
+    modules = [m for m in getattr(pipe, "components", {}).values() if isinstance(m, torch.nn.Module)]
+    tensors = chain.from_iterable(chain(m.parameters(), m.buffers()) for m in modules)
+    return sum(t.numel() * t.element_size() for t in tensors)
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A pipeline in memory and the entries served on it."""
+
+    key: PipeKey
+    entries: tuple[str, ...]
+    bytes: int
+    last_used: float  # time.monotonic()
+
+
 class BackendRegistry:
     def __init__(self, catalog: Catalog, settings: Settings) -> None:
         self.catalog = catalog
         self.settings = settings
         self._backends: dict[str, Backend] = {}
-        self._pipes: dict[tuple[str, str, str, str | None], Any] = {}
+        self._pipes: dict[PipeKey, Any] = {}
+        self._bytes: dict[PipeKey, int] = {}
+        self._used: dict[PipeKey, float] = {}
         self._lock = threading.Lock()
 
+    def key_of(self, entry: ModelEntry) -> PipeKey:
+        return (backend_class(entry).__name__, entry.family, entry.checkpoint, entry.pipeline_class)
+
     def get(self, entry: ModelEntry) -> Backend:
+        loaded = self._backends.get(entry.id)
+        if loaded is not None:  # without the lock, which a load of another model holds for seconds
+            self._used[self.key_of(entry)] = time.monotonic()
+            return loaded
         with self._lock:
+            key = self.key_of(entry)
             if entry.id not in self._backends:
                 cls = backend_class(entry)
-                key = (cls.__name__, entry.family, entry.checkpoint, entry.pipeline_class)
                 if key not in self._pipes:
                     self._pipes[key] = cls.load_pipe(entry, self.settings)
+                    self._bytes[key] = pipe_bytes(self._pipes[key])
                 self._backends[entry.id] = cls.on_pipe(self._pipes[key], entry, self.settings)
+            self._used[key] = time.monotonic()
             return self._backends[entry.id]
+
+    def resident(self) -> list[Loaded]:
+        """The pipelines in memory, least recently used first."""
+        with self._lock:
+            rows = [
+                Loaded(key, tuple(e for e in self._backends if self.key_of(self.catalog.models[e]) == key),
+                       self._bytes[key], self._used.get(key, 0.0))
+                for key in self._pipes
+            ]  # fmt: skip
+        return sorted(rows, key=lambda r: r.last_used)
+
+    def unload(self, key: PipeKey) -> None:
+        """Drop a pipeline and every backend on it; its memory goes once nothing else holds it."""
+        with self._lock:
+            for entry_id in [e for e in self._backends if self.key_of(self.catalog.models[e]) == key]:
+                del self._backends[entry_id]
+            self._pipes.pop(key, None)
+            self._bytes.pop(key, None)
+            self._used.pop(key, None)
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
 
     def loaded(self) -> list[str]:
         """The IDs of the entries whose backends are loaded. Read without the lock, which a load

@@ -6,7 +6,7 @@ import secrets
 from pathlib import Path
 
 from platformdirs import user_data_dir
-from pydantic import Field
+from pydantic import ByteSize, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -48,6 +48,11 @@ class Settings(BaseSettings):
     max_file_bytes: int = Field(default=2 * 1024**3, ge=1, description="Largest file accepted by the Files API.")
     batch_lease_seconds: float = Field(
         default=30.0, gt=0, description="How long a batch job stays with a server that stops renewing it."
+    )
+    device_memory: ByteSize = Field(
+        default=ByteSize(0),
+        description="Memory the loaded models' weights may take together (e.g. 20GiB); past it the least recently "
+        "used idle model is unloaded. 0: no limit.",
     )
     fit_batch: bool = Field(
         default=True,

@@ -70,6 +70,7 @@ class PipelineQueue:
         self._cv = threading.Condition()
         self._queued_jobs = 0
         self._closed = False
+        self._busy = False  # a device batch is running
         self._thread = threading.Thread(target=self._run, name=f"plantain-worker-{name}", daemon=True)
         self._thread.start()
 
@@ -91,6 +92,11 @@ class PipelineQueue:
         ticket.progress = progress  # set before the worker can see the ticket
         ticket.preview = preview
         with self._cv:
+            if self._closed:
+                raise ServiceError(
+                    ErrorKind.UNAVAILABLE, f"Model {self.name} was unloaded as this request came in; retry.",
+                    retry_after=1,
+                )  # fmt: skip
             if self._queued_jobs + len(jobs) > self.max_queue:
                 retry = max(1, round(self.estimated_wait()))
                 raise ServiceError(
@@ -117,10 +123,23 @@ class PipelineQueue:
     def queued_jobs(self) -> int:
         return self._queued_jobs
 
+    @property
+    def busy(self) -> bool:
+        return self._busy
+
     def depth(self) -> tuple[int, int]:
         """Queued images (interactive, batch): a scrape's reading, without the lock."""
         interactive, batch = (sum(len(t.jobs) for t in list(q)) for q in self._queues)
         return interactive, batch
+
+    def retire(self) -> bool:
+        """Close the queue if it is idle (nothing queued, no batch running); False when it is not."""
+        with self._cv:
+            if self._queued_jobs or self._busy:
+                return False
+            self._closed = True
+            self._cv.notify_all()
+            return True
 
     def close(self, wait: float = 0.0) -> None:
         """Stop the worker once its running batch (if any) ends; wait up to `wait` seconds for it."""
@@ -188,8 +207,13 @@ class PipelineQueue:
                         self._cv.wait(timeout=remaining)
                         continue
                     batch = self._take_batch(head)
+                    self._busy = True
                     break
-            self._execute(batch)
+            try:
+                self._execute(batch)
+            finally:
+                with self._cv:
+                    self._busy = False
 
     def _execute(self, batch: list[Ticket]) -> None:
         try:
@@ -316,6 +340,22 @@ class Engine:
                     model_id, backend, max_batch, self.max_wait, self.max_queue, device_lock
                 )
             return self._queues[model_id]
+
+    def retire(self, model_ids: tuple[str, ...]) -> bool:
+        """Close and forget the queues of these models if every one is idle; False (and nothing
+        closed) when one is queued or running: its model must not be unloaded now."""
+        with self._lock:
+            queues = [self._queues[m] for m in model_ids if m in self._queues]
+            if any(q.queued_jobs or q.busy for q in queues):
+                return False
+            retired = [q for q in queues if q.retire()]
+            if len(retired) != len(queues):  # one got work meanwhile: reopen nothing, keep all
+                for q in retired:
+                    self._queues.pop(q.name, None)
+                return False
+            for m in model_ids:
+                self._queues.pop(m, None)
+            return True
 
     def depths(self) -> dict[str, tuple[int, int]]:
         """Queued images (interactive, batch) by model ID."""

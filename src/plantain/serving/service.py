@@ -26,6 +26,7 @@ from plantain.backends.registry import BackendRegistry, check_catalog
 from plantain.core.cancel import CancelToken
 from plantain.core.catalog import UPSCALE_FACTORS, Catalog, ModelEntry
 from plantain.core.errors import (
+    ErrorKind,
     ServiceError,
     cancelled_error,
     deadline_error,
@@ -111,8 +112,13 @@ class Service:
             raise unavailable(f"Model {entry.id} is unavailable: {exc}") from exc
 
     def _load(self, entry: ModelEntry) -> Backend:
-        backend = self.backends.get(entry)
+        if entry.id in self.batch_sizes:  # loaded, fitted and within the budget: the common case
+            return self.backends.get(entry)
         with self._fit_lock:
+            fresh = entry.id not in self.backends.loaded()
+            backend = self.backends.get(entry)
+            if fresh and self.settings.device_memory:
+                self._make_room(entry)
             if entry.id not in self.batch_sizes:
                 size = entry.max_batch
                 if self.settings.fit_batch and entry.max_batch > 1:
@@ -140,6 +146,51 @@ class Service:
         entry = self.entry(request.model)
         with span("plantain.generate", {"plantain.model": entry.id, "plantain.candidates": request.candidate_count}):
             return await self._generate(entry, request, cancel, progress, events, account)
+
+    def _make_room(self, entry: ModelEntry) -> None:
+        """Unload idle models, least recently used first, until the weights fit the budget; a model
+        with work queued or on the device is never unloaded. When they cannot fit, the model just
+        loaded goes again and the request is refused (retryable, or not when it alone is too big)."""
+        budget = int(self.settings.device_memory)
+        keep = self.backends.key_of(entry)
+        for pipe in self.backends.resident():
+            if sum(p.bytes for p in self.backends.resident()) <= budget:
+                return
+            if pipe.key != keep and self.engine.retire(pipe.entries):
+                self.backends.unload(pipe.key)
+                for gone in pipe.entries:
+                    self.batch_sizes.pop(gone, None)
+                log.info("unloaded %s (%d MB) to fit the device memory budget", ", ".join(pipe.entries),
+                         pipe.bytes >> 20)  # fmt: skip
+        resident = self.backends.resident()
+        if sum(p.bytes for p in resident) <= budget:
+            return
+        mine = next(p for p in resident if p.key == keep)
+        if self.engine.retire(mine.entries):
+            self.backends.unload(keep)
+        if mine.bytes > budget:
+            raise BackendUnavailable(
+                f"its weights take {mine.bytes:,} bytes, more than PLANTAIN_DEVICE_MEMORY ({budget:,})"
+            )
+        raise ServiceError(
+            ErrorKind.UNAVAILABLE,
+            f"Model {entry.id} cannot be loaded now: the device memory budget is taken by models at work; retry.",
+            retry_after=5,
+        )
+
+    def unload(self, entry: ModelEntry) -> bool:
+        """Unload the entry's pipeline (and the entries sharing it) if idle; False when it is at work."""
+        key = self.backends.key_of(entry)
+        with self._fit_lock:
+            found = [p for p in self.backends.resident() if p.key == key]
+            if not found:
+                return True
+            if not self.engine.retire(found[0].entries):
+                return False
+            self.backends.unload(key)
+            for gone in found[0].entries:
+                self.batch_sizes.pop(gone, None)
+            return True
 
     async def _generate(
         self,

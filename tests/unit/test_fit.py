@@ -4,8 +4,10 @@ past the catalog's bound; and the real mini model gets one at load."""
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from dataclasses import dataclass
+from functools import partial
 
 from PIL import Image
 
@@ -13,6 +15,8 @@ from plantain.core.catalog import load_catalog
 from plantain.core.jobs import ImageJob
 from plantain.core.settings import Settings
 from plantain.engine.fit import candidate_sizes, fit_batch_size
+from plantain.engine.scheduler import Engine
+from plantain.engine.tickets import Priority
 from plantain.serving.service import Service
 
 
@@ -50,9 +54,38 @@ def test_a_tie_goes_to_the_smaller_batch() -> None:
     assert size == 8
 
 
-def test_the_mini_model_is_fitted_when_it_loads() -> None:
+def test_the_mini_model_is_fitted_on_its_worker_when_warmed() -> None:
     service = Service(Settings(threads=2, fit_batch=True), load_catalog())
     entry = service.entry("plantain-mini")
-    asyncio.run(service.backend(entry))
+    asyncio.run(service.warm(entry))
     assert 1 <= service.batch_sizes[entry.id] <= entry.max_batch
     service.close()
+
+
+def test_the_fit_runs_on_the_thread_that_will_run_the_batches() -> None:
+    # The CPU math libraries keep a thread pool per calling thread: a model warmed on one thread and
+    # served on another runs its batches much slower.
+    threads: list[int] = []
+
+    class Recording(Device):
+        def generate(self, jobs: list[ImageJob], on_step: object = None) -> list[Image.Image]:
+            threads.append(threading.get_ident())
+            return super().generate(jobs, on_step)
+
+        def batch_key(self, job: ImageJob) -> tuple[int, int]:
+            return (job.width, job.height)
+
+        def weights_id(self) -> int:
+            return id(self)
+
+    device = Recording({1: 0.02, 2: 0.03, 4: 0.045, 8: 0.08, 16: 0.32})
+    engine = Engine(0.002, 64)
+    queue = engine.queue_for("m", device, 16, partial(fit_batch_size, probe=PROBE, limit=16))  # type: ignore[arg-type]
+
+    async def one() -> None:
+        await queue.submit([ImageJob("x", 0, 64, 64)], Priority.INTERACTIVE, None, asyncio.get_running_loop()).future
+
+    asyncio.run(one())
+    engine.close(1.0)
+    assert queue.fitted.is_set() and engine.limits() == {"m": 8}
+    assert len(set(threads)) == 1 and len(threads) > 10  # the fit's calls and the request's, one thread

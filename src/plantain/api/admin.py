@@ -165,7 +165,7 @@ async def model_action(request: Request, name: str) -> dict[str, Any]:
     svc = service(request)
     entry = svc.entry(model)
     if action == "load":
-        await svc.backend(entry)
+        await svc.warm(entry)
     elif action == "unload":
         if not await anyio.to_thread.run_sync(svc.unload, entry):
             raise ServiceError(

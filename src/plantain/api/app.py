@@ -73,7 +73,7 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
                 log.error("PLANTAIN_PRELOAD names %r, which is not in the catalog", name)
                 continue
             try:
-                await service.backend(entry)
+                await service.warm(entry)
             except Exception:
                 log.exception("could not preload %s", name)
 

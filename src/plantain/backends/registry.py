@@ -74,6 +74,9 @@ class BackendRegistry:
     def key_of(self, entry: ModelEntry) -> PipeKey:
         return (backend_class(entry).__name__, entry.family, entry.checkpoint, entry.pipeline_class)
 
+    def has(self, entry_id: str) -> bool:
+        return entry_id in self._backends
+
     def get(self, entry: ModelEntry) -> Backend:
         loaded = self._backends.get(entry.id)
         if loaded is not None:  # without the lock, which a load of another model holds for seconds

@@ -52,14 +52,20 @@ class PipelineQueue:
         max_queue: int,
         device_lock: threading.RLock,
         max_busy_wait: float = 0.05,
+        fit: Callable[[Backend], tuple[int, dict[int, float]]] | None = None,
     ) -> None:
         self.name = name
+        # Measured on the worker thread itself (engine.fit): the thread that runs a model's batches
+        # must be the one that warmed it, or the CPU math libraries' thread pools fight each other.
+        self._fit = fit
+        self.fitted = threading.Event()
         self.device_lock = device_lock
         self.max_busy_wait = max_busy_wait
         self._last_batch_size = 1
         self._last_batch_seconds = 1.0
         self._free_since = time.monotonic()
         self.backend = backend
+        self.limit = max_batch  # the catalog's bound: a ticket's candidates may always reach it
         # Made on first need: interactive work run inside a batch-priority batch's step hook.
         self._twin: Backend | None = None
         self._twin_tried = False
@@ -85,8 +91,8 @@ class PipelineQueue:
         progress: Callable[[int, int], None] | None = None,
         preview: Callable[[int, int, int, Image.Image], None] | None = None,
     ) -> Ticket:
-        if len(jobs) > self.max_batch:
-            raise invalid_argument(f"{len(jobs)} candidates do not fit one device batch of {self.max_batch}")
+        if len(jobs) > self.limit:
+            raise invalid_argument(f"{len(jobs)} candidates do not fit one device batch of {self.limit}")
         ticket = Ticket(jobs, priority, deadline, loop, loop.create_future(), self.backend.batch_key(jobs[0]))
         ticket.on_cancel = self._cancelled
         ticket.progress = progress  # set before the worker can see the ticket
@@ -176,7 +182,8 @@ class PipelineQueue:
         batch, size = [], 0
         for q in queues if queues is not None else self._queues:
             for t in list(q):
-                if t.key == head.key and size + len(t.jobs) <= self.max_batch:
+                # The head always goes, whole, even when its candidates outnumber a fitted batch.
+                if t.key == head.key and (t is head or size + len(t.jobs) <= self.max_batch):
                     batch.append(t)
                     size += len(t.jobs)
                     q.remove(t)
@@ -186,7 +193,20 @@ class PipelineQueue:
     def _compatible_jobs(self, head: Ticket) -> int:
         return sum(len(t.jobs) for q in self._queues for t in q if t.key == head.key)
 
+    def _fit_now(self) -> None:
+        if self._fit is not None:
+            try:
+                with self.device_lock:
+                    size, rates = self._fit(self.backend)
+                self.max_batch = max(1, min(self.limit, size))
+                log.info("model %s: images/s by batch size %s; batching up to %d",
+                         self.name, {n: round(r, 2) for n, r in rates.items()}, self.max_batch)  # fmt: skip
+            except Exception:  # a failed measurement leaves the catalog's bound
+                log.exception("model %s: could not fit the batch size", self.name)
+        self.fitted.set()
+
     def _run(self) -> None:
+        self._fit_now()
         while True:
             with self._cv:
                 while True:
@@ -332,12 +352,18 @@ class Engine:
         with self._lock:
             return self._device_locks.setdefault(backend.weights_id(), threading.RLock())
 
-    def queue_for(self, model_id: str, backend: Backend, max_batch: int) -> PipelineQueue:
+    def queue_for(
+        self,
+        model_id: str,
+        backend: Backend,
+        max_batch: int,
+        fit: Callable[[Backend], tuple[int, dict[int, float]]] | None = None,
+    ) -> PipelineQueue:
         with self._lock:
             if model_id not in self._queues:
                 device_lock = self._device_locks.setdefault(backend.weights_id(), threading.RLock())
                 self._queues[model_id] = PipelineQueue(
-                    model_id, backend, max_batch, self.max_wait, self.max_queue, device_lock
+                    model_id, backend, max_batch, self.max_wait, self.max_queue, device_lock, fit=fit
                 )
             return self._queues[model_id]
 
@@ -356,6 +382,10 @@ class Engine:
             for m in model_ids:
                 self._queues.pop(m, None)
             return True
+
+    def limits(self) -> dict[str, int]:
+        """The device batch size of each model with a queue (fitted, or the catalog's bound)."""
+        return {name: q.max_batch for name, q in list(self._queues.items())}
 
     def depths(self) -> dict[str, tuple[int, int]]:
         """Queued images (interactive, batch) by model ID."""

@@ -17,6 +17,7 @@ import threading
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
+from functools import partial
 
 import anyio
 from PIL import Image
@@ -42,7 +43,7 @@ from plantain.core.sizes import pixel_size, tier_area, tier_for_pixels
 from plantain.core.tokens import PromptTokens, check_token_limit, count_prompt_tokens
 from plantain.core.tokens import text_tokens as text_tokens_of
 from plantain.engine.fit import fit_batch_size
-from plantain.engine.scheduler import Engine
+from plantain.engine.scheduler import Engine, PipelineQueue
 from plantain.engine.tickets import Ticket
 from plantain.imaging.decode import decode_image
 from plantain.imaging.encode import encode_image, upscale
@@ -81,9 +82,8 @@ class Service:
         self.text: TextBackend = make_text_backend(settings)
         self.engine = Engine(settings.max_wait_ms / 1000, settings.max_queue)
         self.pool = ThreadPoolExecutor(settings.encode_workers, thread_name_prefix="plantain-encode")
-        # The device batch size of each loaded entry: fitted to the device at load (engine.fit).
-        self.batch_sizes: dict[str, int] = {}
-        self._fit_lock = threading.Lock()
+        # Loads, unloads and the memory budget, one at a time.
+        self._load_lock = threading.Lock()
 
     def close(self, wait: float = 0.0) -> None:
         """Stop the engine's workers (waiting up to `wait` seconds for each: a process about to exit
@@ -104,32 +104,43 @@ class Service:
         return tokens
 
     async def backend(self, entry: ModelEntry) -> Backend:
-        """The entry's backend, loaded on first use (slow work: off the event loop), its batch
-        size fitted to the device then."""
+        """The entry's backend, loaded on first use (slow work: off the event loop)."""
         try:
             return await anyio.to_thread.run_sync(self._load, entry)
         except BackendUnavailable as exc:
             raise unavailable(f"Model {entry.id} is unavailable: {exc}") from exc
 
     def _load(self, entry: ModelEntry) -> Backend:
-        if entry.id in self.batch_sizes:  # loaded, fitted and within the budget: the common case
+        if self.backends.has(entry.id):  # loaded and within the budget: the common case, no lock
             return self.backends.get(entry)
-        with self._fit_lock:
-            fresh = entry.id not in self.backends.loaded()
+        with self._load_lock:
+            fresh = not self.backends.has(entry.id)
             backend = self.backends.get(entry)
             if fresh and self.settings.device_memory:
                 self._make_room(entry)
-            if entry.id not in self.batch_sizes:
-                size = entry.max_batch
-                if self.settings.fit_batch and entry.max_batch > 1:
-                    ratio = "1:1" if "1:1" in entry.aspect_ratios else entry.aspect_ratios[0]
-                    width, height = pixel_size(ratio, "1K" if "1K" in entry.sizes else entry.sizes[0])
-                    probe = ImageJob("a red circle", 0, width, height, steps=1)
-                    size, rates = fit_batch_size(backend, probe, entry.max_batch, self.engine.device_lock(backend))
-                    log.info("model %s: images/s by batch size %s; batching up to %d",
-                             entry.id, {n: round(r, 2) for n, r in rates.items()}, size)  # fmt: skip
-                self.batch_sizes[entry.id] = size
         return backend
+
+    @property
+    def batch_sizes(self) -> dict[str, int]:
+        """The device batch size of each model in use (fitted to the device when it was first used)."""
+        return self.engine.limits()
+
+    def queue(self, entry: ModelEntry, backend: Backend) -> PipelineQueue:
+        """The entry's queue; made on first use, when its worker first fits the batch size to the
+        device (PLANTAIN_FIT_BATCH): each power of two up to the catalog's max_batch timed on one
+        denoising step at the model's default size."""
+        fit = None
+        if self.settings.fit_batch and entry.max_batch > 1:
+            ratio = "1:1" if "1:1" in entry.aspect_ratios else entry.aspect_ratios[0]
+            width, height = pixel_size(ratio, "1K" if "1K" in entry.sizes else entry.sizes[0])
+            probe = ImageJob("a red circle", 0, width, height, steps=1)
+            fit = partial(fit_batch_size, probe=probe, limit=entry.max_batch)
+        return self.engine.queue_for(entry.id, backend, entry.max_batch, fit)
+
+    async def warm(self, entry: ModelEntry) -> None:
+        """Load a model and fit its batch size now (PLANTAIN_PRELOAD), not on its first request."""
+        queue = self.queue(entry, await self.backend(entry))
+        await anyio.to_thread.run_sync(queue.fitted.wait)
 
     async def generate(
         self,
@@ -158,8 +169,6 @@ class Service:
                 return
             if pipe.key != keep and self.engine.retire(pipe.entries):
                 self.backends.unload(pipe.key)
-                for gone in pipe.entries:
-                    self.batch_sizes.pop(gone, None)
                 log.info("unloaded %s (%d MB) to fit the device memory budget", ", ".join(pipe.entries),
                          pipe.bytes >> 20)  # fmt: skip
         resident = self.backends.resident()
@@ -181,15 +190,13 @@ class Service:
     def unload(self, entry: ModelEntry) -> bool:
         """Unload the entry's pipeline (and the entries sharing it) if idle; False when it is at work."""
         key = self.backends.key_of(entry)
-        with self._fit_lock:
+        with self._load_lock:
             found = [p for p in self.backends.resident() if p.key == key]
             if not found:
                 return True
             if not self.engine.retire(found[0].entries):
                 return False
             self.backends.unload(key)
-            for gone in found[0].entries:
-                self.batch_sizes.pop(gone, None)
             return True
 
     async def _generate(
@@ -375,7 +382,7 @@ class Service:
         progress: Progress | None,
         previews: Previews | None = None,
     ) -> Ticket:
-        queue = self.engine.queue_for(plan.entry.id, backend, self.batch_sizes.get(plan.entry.id, plan.entry.max_batch))
+        queue = self.queue(plan.entry, backend)
         return queue.submit(
             plan.jobs,
             request.priority,

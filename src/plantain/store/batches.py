@@ -12,10 +12,11 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import func, or_, select, update
 
 from plantain.store.db import Database
 from plantain.store.models import Batch, BatchItem, LedgerRow
+from plantain.store.pages import newest_after
 
 TERMINAL = frozenset({"BATCH_STATE_SUCCEEDED", "BATCH_STATE_FAILED", "BATCH_STATE_CANCELLED", "BATCH_STATE_EXPIRED"})
 
@@ -88,18 +89,7 @@ class BatchStore:
         """Like `page`, by cursor: the jobs after the one named `after` (OpenAI's paging)."""
         with self.db.session() as session:
             query = select(Batch).where(Batch.owner == owner, Batch.dialect == dialect)
-            if after is not None:
-                anchor = session.get(Batch, after)
-                if anchor is None or anchor.owner != owner:
-                    return [], False
-                query = query.where(
-                    or_(
-                        Batch.created_at < anchor.created_at,
-                        and_(Batch.created_at == anchor.created_at, Batch.id > anchor.id),
-                    )
-                )
-            rows = session.scalars(query.order_by(Batch.created_at.desc(), Batch.id).limit(count + 1)).all()
-        return list(rows[:count]), len(rows) > count
+            return newest_after(session, query, Batch, owner, after, count)
 
     def counts(self, batch_id: str) -> Counts:
         with self.db.session() as session:

@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy import delete, func, select
 
 from plantain.core.errors import ErrorKind, ServiceError, invalid_argument
 from plantain.store.db import Database
 from plantain.store.models import StoredFile, UploadSession
+from plantain.store.pages import newest_after
 
 # MIME types a file may have: images the models read, and batch inputs (Google's own batch sample
 # uploads with "jsonl", which is not a MIME type; it is accepted).
@@ -187,18 +188,7 @@ class FileStore:
             query = select(StoredFile).where(StoredFile.owner == owner, StoredFile.expires_at >= now)
             if purpose is not None:
                 query = query.where(func.coalesce(StoredFile.purpose, "user_data") == purpose)
-            if after is not None:
-                anchor = session.get(StoredFile, after)
-                if anchor is None or anchor.owner != owner:
-                    return [], False
-                query = query.where(
-                    or_(
-                        StoredFile.created_at < anchor.created_at,
-                        and_(StoredFile.created_at == anchor.created_at, StoredFile.id > anchor.id),
-                    )
-                )
-            rows = session.scalars(query.order_by(StoredFile.created_at.desc(), StoredFile.id).limit(count + 1)).all()
-        return list(rows[:count]), len(rows) > count
+            return newest_after(session, query, StoredFile, owner, after, count)
 
     def list(self, owner: str, start: int, count: int) -> tuple[list[StoredFile], bool]:
         """A page of the owner's live files, newest first, and whether more follow."""

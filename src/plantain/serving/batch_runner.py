@@ -151,8 +151,12 @@ class BatchRunner:
     async def run_batch(self, batch: Batch, on_item: Callable[[bool], None] | None = None) -> bool:
         """Run the job's pending items and complete it; `on_item(ok)` after each item is recorded.
         False when it did not complete here (cancelled, deleted or taken over)."""
-        entry = self.service.entry(batch.model)
-        dialect = self.dialects[batch.dialect]
+        dialect = self.dialects.get(batch.dialect)
+        entry = self.service.catalog.get(batch.model)
+        if entry is None or dialect is None:  # the catalog no longer has its model: it can never run
+            log.error("batches/%s: model %s is not in the catalog; the job fails", batch.id, batch.model)
+            await anyio.to_thread.run_sync(self.batches.set_state, batch.id, "BATCH_STATE_FAILED")
+            return False
         # Two device batches' worth in flight: the next batch is queued while one runs, so the
         # device never waits for the runner.
         window = 2 * self.concurrency

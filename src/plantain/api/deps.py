@@ -11,6 +11,7 @@ from plantain.core.prices import usd
 from plantain.core.results import Result
 from plantain.serving.accounting import Account
 from plantain.serving.service import Service
+from plantain.store.batches import BatchStore
 from plantain.store.files import FileStore
 from plantain.store.keys import KeyInfo
 
@@ -22,6 +23,11 @@ def service(request: Request) -> Service:
 
 def files_of(request: Request) -> FileStore:
     store: FileStore = request.app.state.files
+    return store
+
+
+def batches_of(request: Request) -> BatchStore:
+    store: BatchStore = request.app.state.batches
     return store
 
 

@@ -20,7 +20,7 @@ from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException
 
 from plantain.api.body import read_body, read_json
-from plantain.api.deps import account_of, files_of, owner_of, require_key, service
+from plantain.api.deps import account_of, batches_of, files_of, owner_of, require_key, service
 from plantain.api.openai import model_of
 from plantain.core.catalog import ModelEntry
 from plantain.core.errors import ErrorKind, ServiceError
@@ -31,7 +31,7 @@ from plantain.imaging.decode import sniff_mime_type
 from plantain.protocol import openai as images_wire
 from plantain.protocol import openai_batches as wire
 from plantain.serving.accounting import check_model_allowed
-from plantain.store.batches import BatchStore, NewItem
+from plantain.store.batches import NewItem
 from plantain.store.models import Batch, BatchItem, StoredFile
 
 router = APIRouter(dependencies=[Depends(require_key)])
@@ -63,11 +63,6 @@ class OpenAIBatches:
                 failed.append(wire.result_line(item.item_key, result["status_code"], result["body"]))
         # OpenAI's shape: successes in the output file, failures in the error file, each only when any.
         return ("\n".join(ok) + "\n").encode() if ok else None, ("\n".join(failed) + "\n").encode() if failed else None
-
-
-def batches_of(request: Request) -> BatchStore:
-    store: BatchStore = request.app.state.batches
-    return store
 
 
 def file_json(row: StoredFile) -> dict[str, Any]:
@@ -134,8 +129,9 @@ async def file_content(request: Request, file_id: str) -> Response:
 
 @router.delete("/files/{file_id}")
 async def delete_file(request: Request, file_id: str) -> JSONResponse:
-    await own_file(request, file_id)
-    await anyio.to_thread.run_sync(files_of(request).delete, owner_of(request), wire.store_file_id(file_id))
+    # The store deletes only the caller's own file: one call answers both questions.
+    if not await anyio.to_thread.run_sync(files_of(request).delete, owner_of(request), wire.store_file_id(file_id)):
+        raise ServiceError(ErrorKind.NOT_FOUND, f"No such File object: {file_id}", "id")
     return JSONResponse({"id": file_id, "object": "file", "deleted": True})
 
 
@@ -168,6 +164,7 @@ async def create_batch(request: Request) -> JSONResponse:
     if found is None:
         raise ServiceError(ErrorKind.NOT_FOUND, f"No such File object: {body.input_file_id}", "input_file_id")
     items: list[NewItem] = []
+    parsed_lines: list[images_wire.ImagesRequest] = []
     seen: set[str] = set()
     models: set[str] = set()
     for number, line in enumerate(found[1].decode("utf-8", "replace").splitlines(), 1):
@@ -179,6 +176,7 @@ async def create_batch(request: Request) -> JSONResponse:
         seen.add(custom_id)
         models.add(model_of(request, parsed.model))
         items.append(NewItem(custom_id, parsed.model_dump_json(exclude_none=True), None))
+        parsed_lines.append(parsed)
     if not items:
         raise invalid(f"The input file {body.input_file_id} holds no requests.", "input_file_id")
     if len(models) > 1:
@@ -187,9 +185,8 @@ async def create_batch(request: Request) -> JSONResponse:
     entry = service(request).entry(model)
     account = account_of(request, "openai")
     check_model_allowed(account, model, entry)
-    batches = OpenAIBatches()
-    for new in items:  # every request must be one this model can take: refuse the batch now, not later
-        batches.to_core(entry, new.request)
+    for parsed in parsed_lines:  # every request must be one this model can take: refuse the batch now
+        images_wire.to_core(entry.id, parsed, priority=Priority.BATCH)
     echo = body.model_dump(exclude_none=True)
     key_id = account.key.id if account.key is not None else None
     batch = await anyio.to_thread.run_sync(

@@ -103,14 +103,15 @@ def record(batches: BatchStore, batch: Batch, entry: ModelEntry, idx: int, outco
 def complete(batches: BatchStore, files: FileStore, dialect: BatchDialect, batch: Batch) -> bool:
     """Write the job's result files (whole, before they are listed), then mark it succeeded."""
     results, errors = dialect.result_files(batch, batches.items(batch.id))
-    output = error_file = None
-    if results is not None:
-        output = files.put_generated(batch.owner, f"batch-{batch.id}-results", results, "application/jsonl",
-                                     "batch_output").id  # fmt: skip
-    if errors is not None:
-        error_file = files.put_generated(batch.owner, f"batch-{batch.id}-errors", errors, "application/jsonl",
-                                         "batch_output").id  # fmt: skip
-    return batches.set_state(batch.id, "BATCH_STATE_SUCCEEDED", output, error_file)
+
+    def keep(data: bytes | None, what: str) -> str | None:
+        if data is None:
+            return None
+        return files.put_generated(
+            batch.owner, f"batch-{batch.id}-{what}", data, "application/jsonl", "batch_output"
+        ).id
+
+    return batches.set_state(batch.id, "BATCH_STATE_SUCCEEDED", keep(results, "results"), keep(errors, "errors"))
 
 
 class BatchRunner:

@@ -23,7 +23,7 @@ import anyio
 from PIL import Image
 
 from plantain.backends.base import Backend, BackendUnavailable, PromptReading
-from plantain.backends.registry import BackendRegistry, check_catalog
+from plantain.backends.registry import BackendRegistry, Loaded, check_catalog
 from plantain.core.cancel import CancelToken
 from plantain.core.catalog import UPSCALE_FACTORS, Catalog, ModelEntry
 from plantain.core.errors import (
@@ -164,19 +164,19 @@ class Service:
         loaded goes again and the request is refused (retryable, or not when it alone is too big)."""
         budget = int(self.settings.device_memory)
         keep = self.backends.key_of(entry)
-        for pipe in self.backends.resident():
-            if sum(p.bytes for p in self.backends.resident()) <= budget:
+        resident = self.backends.resident()
+        total = sum(p.bytes for p in resident)
+        for pipe in resident:
+            if total <= budget:
                 return
-            if pipe.key != keep and self.engine.retire(pipe.entries):
-                self.backends.unload(pipe.key)
+            if pipe.key != keep and self._unload_if_idle(pipe):
+                total -= pipe.bytes
                 log.info("unloaded %s (%d MB) to fit the device memory budget", ", ".join(pipe.entries),
                          pipe.bytes >> 20)  # fmt: skip
-        resident = self.backends.resident()
-        if sum(p.bytes for p in resident) <= budget:
+        if total <= budget:
             return
         mine = next(p for p in resident if p.key == keep)
-        if self.engine.retire(mine.entries):
-            self.backends.unload(keep)
+        self._unload_if_idle(mine)
         if mine.bytes > budget:
             raise BackendUnavailable(
                 f"its weights take {mine.bytes:,} bytes, more than PLANTAIN_DEVICE_MEMORY ({budget:,})"
@@ -187,17 +187,19 @@ class Service:
             retry_after=5,
         )
 
+    def _unload_if_idle(self, pipe: Loaded) -> bool:
+        """Retire the queues of the pipeline's entries and drop it, if none has work; else False."""
+        if not self.engine.retire(pipe.entries):
+            return False
+        self.backends.unload(pipe.key)
+        return True
+
     def unload(self, entry: ModelEntry) -> bool:
         """Unload the entry's pipeline (and the entries sharing it) if idle; False when it is at work."""
         key = self.backends.key_of(entry)
         with self._load_lock:
             found = [p for p in self.backends.resident() if p.key == key]
-            if not found:
-                return True
-            if not self.engine.retire(found[0].entries):
-                return False
-            self.backends.unload(key)
-            return True
+            return not found or self._unload_if_idle(found[0])
 
     async def _generate(
         self,

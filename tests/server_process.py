@@ -50,8 +50,10 @@ def server_process(env: dict[str, str] | None = None, log: Path | None = None) -
         **(env or {}),
     }
     out = open(log, "w") if log else subprocess.DEVNULL  # noqa: SIM115
+    # PLANTAIN_TEST_RAY=N: the same tests against `serve --ray` with N replicas of each pipeline.
+    ray = ["--ray", "--replicas", os.environ["PLANTAIN_TEST_RAY"]] if os.environ.get("PLANTAIN_TEST_RAY") else []
     proc = subprocess.Popen(
-        [sys.executable, "-m", "plantain.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        [sys.executable, "-m", "plantain.cli", "serve", "--host", "127.0.0.1", "--port", str(port), *ray],
         env=full_env,
         stdout=out,
         stderr=subprocess.STDOUT,
@@ -74,7 +76,8 @@ def server_process(env: dict[str, str] | None = None, log: Path | None = None) -
     finally:
         proc.terminate()
         try:
-            proc.wait(timeout=10)
+            # Ray Serve drains its replicas before the process ends.
+            proc.wait(timeout=60 if ray else 10)
         except subprocess.TimeoutExpired:
             proc.kill()
         if log:

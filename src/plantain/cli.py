@@ -175,8 +175,22 @@ def is_loopback(host: str) -> bool:
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8080,
+    ray: Annotated[
+        bool, typer.Option("--ray", help="Serve under Ray Serve: one deployment per catalog pipeline.")
+    ] = False,
+    address: Annotated[
+        str | None, typer.Option(help="With --ray: the Ray cluster to join (default: start one on this machine).")
+    ] = None,
+    replicas: Annotated[
+        int | None, typer.Option(help="With --ray: replicas of every pipeline (default: the catalog's).", min=1)
+    ] = None,
+    gpus_per_replica: Annotated[
+        float | None, typer.Option(help="With --ray: GPUs each replica holds (default: the catalog's).", min=0)
+    ] = None,
 ) -> None:
     """Serve the catalog over the Gemini (and Vertex), Imagen :predict and OpenAI Images APIs."""
+    if not ray and (address or replicas or gpus_per_replica is not None):
+        raise fail("--address, --replicas and --gpus-per-replica go with --ray")
     import uvicorn
 
     from plantain.api.app import create_app
@@ -195,7 +209,13 @@ def serve(
         )
         settings = settings.model_copy(update={"auth": "off"})
     try:
-        app_ = create_app(settings, load_catalog(settings.catalog))
+        catalog = load_catalog(settings.catalog)
+        if ray:
+            from plantain.ray_app import serve_forever
+
+            serve_forever(settings, catalog, host, port, address, replicas, gpus_per_replica)
+            return
+        app_ = create_app(settings, catalog)
     except (CatalogError, ValueError) as exc:
         raise fail(str(exc)) from exc
     # On SIGTERM uvicorn stops accepting connections and lets the requests in flight finish (up to

@@ -54,7 +54,7 @@ def test_builtin_caption_says_what_the_family_reads_else_the_prompt() -> None:
 
 def test_mini_family_reads_its_image_not_the_prompt() -> None:
     scene = Scene("gray", (Obj(4, "triangle", "yellow", "large"),))
-    text = MiniBackend.describe(None, render_image(scene, 1024))  # type: ignore[arg-type]
+    text = MiniBackend.describe(render_image(scene, 1024))
     assert text == "A large yellow triangle at the center on a gray background."
 
 
@@ -65,7 +65,7 @@ def test_mini_family_reads_its_image_at_every_aspect_ratio(ratio: str) -> None:
     scene = Scene("sky", (Obj(0, "square", "blue", "large"), Obj(8, "circle", "red", "small")))
     for tier in ("512", "1K"):
         served = upscale(render_image(scene), pixel_size(ratio, tier), "nearest")
-        text = MiniBackend.describe(None, served)  # type: ignore[arg-type]
+        text = MiniBackend.describe(served)
         assert text == describe_scene(scene), (ratio, tier, text)
 
 

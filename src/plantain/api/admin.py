@@ -135,7 +135,7 @@ def usage(
 
 def models_body(request: Request) -> dict[str, Any]:
     svc = service(request)
-    resident = {entry_id: pipe for pipe in svc.backends.resident() for entry_id in pipe.entries}
+    resident = {entry_id: pipe for pipe in svc.resident() for entry_id in pipe.entries}
     rows = []
     for entry in svc.catalog.models.values():
         pipe = resident.get(entry.id)
@@ -145,7 +145,7 @@ def models_body(request: Request) -> dict[str, Any]:
             row["sharesWeightsWith"] = [e for e in pipe.entries if e != entry.id]
             row["batchLimit"] = svc.batch_sizes.get(entry.id)
         rows.append(row)
-    used = sum(p.bytes for p in svc.backends.resident())
+    used = sum(p.bytes for p in svc.resident())
     return {"models": rows, "memoryBytes": used, "budgetBytes": int(svc.settings.device_memory) or None}
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
@@ -41,12 +41,19 @@ from plantain.store.ledger import Ledger
 log = logging.getLogger("plantain.api")
 
 
-def create_app(settings: Settings | None = None, catalog: Catalog | None = None) -> FastAPI:
+# Builds the serving layer from the settings, the catalog and the ledger: `Service` draws in this
+# process; serving.ray_serve.RayService sends the drawing to Ray Serve replicas.
+ServiceFactory = Callable[[Settings, Catalog, Ledger | None], Service]
+
+
+def create_app(
+    settings: Settings | None = None, catalog: Catalog | None = None, make_service: ServiceFactory = Service
+) -> FastAPI:
     settings = settings or Settings()
     database = open_database(settings.database_url, settings.data_dir)
     # A reservation outlives no request: past the longest deadline it stops counting against quotas.
     ledger = Ledger(database, settings.request_timeout + 60) if settings.ledger else None
-    service = Service(settings, catalog or load_catalog(settings.catalog), ledger)
+    service = make_service(settings, catalog or load_catalog(settings.catalog), ledger)
 
     file_store = FileStore(
         database, settings.data_dir, timedelta(hours=settings.file_ttl_hours), settings.max_file_bytes

@@ -33,7 +33,7 @@ def database_answers(db: Database) -> bool:
 @router.get("/readyz")
 async def readyz(request: Request) -> JSONResponse:
     svc = service(request)
-    loaded = set(svc.backends.loaded())
+    loaded = set(svc.loaded())
     waiting = [m for m in svc.settings.preload_models if (e := svc.catalog.get(m)) is None or e.id not in loaded]
     database = await anyio.to_thread.run_sync(database_answers, request.app.state.database)
     body: dict[str, Any] = {

@@ -120,7 +120,7 @@ class ServiceCollector(Collector):
             for model, (interactive, batch) in service.engine.depths().items():
                 depth.add_metric([model, "interactive"], interactive)
                 depth.add_metric([model, "batch"], batch)
-            for model in service.backends.loaded():
+            for model in service.loaded():
                 loaded.add_metric([model], 1)
             for model, size in list(service.batch_sizes.items()):
                 limit.add_metric([model], size)

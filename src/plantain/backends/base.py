@@ -107,6 +107,8 @@ class Backend(Protocol):
         a step hook of this one's (batch work steps aside for interactive work); None: it cannot."""
         ...
 
-    def describe(self, image: Image.Image) -> str | None:
-        """What the family reads back from one of its own images, in words; None when it cannot."""
+    @classmethod
+    def describe(cls, image: Image.Image) -> str | None:
+        """What the family reads back from one of its own images, in words; None when it cannot.
+        Class-level, like `read_prompt`: wherever the weights are, the server can caption."""
         ...

@@ -178,7 +178,8 @@ class DiffusersBackend:
         other.pipe = pipe
         return other
 
-    def describe(self, image: Image.Image) -> str | None:
+    @classmethod
+    def describe(cls, image: Image.Image) -> str | None:
         return None
 
     def render_size(self, width: int, height: int) -> tuple[int, int]:

@@ -68,7 +68,8 @@ class MiniBackend(DiffusersBackend):
         squared = [replace(job, images=[square_centre(im) for im in job.images]) for job in jobs]
         return super().render(squared, on_step)
 
-    def describe(self, image: Image.Image) -> str | None:
+    @classmethod
+    def describe(cls, image: Image.Image) -> str | None:
         scene, unrecognised = read_scene(square_centre(image))
         extra = " Some of it is outside the world I know." if unrecognised else ""
         return describe_scene(scene) + extra

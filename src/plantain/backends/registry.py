@@ -10,6 +10,7 @@ from itertools import chain
 from typing import Any
 
 import torch
+from PIL import Image
 
 from plantain.backends.base import Backend, PromptReading
 from plantain.backends.diffusers_backend import DiffusersBackend
@@ -122,6 +123,10 @@ class BackendRegistry:
     def read_prompt(self, entry: ModelEntry, prompt: str) -> PromptReading:
         """What the entry's family makes of a prompt, without loading its weights."""
         return backend_class(entry).read_prompt(prompt)
+
+    def describe(self, entry: ModelEntry, image: Image.Image) -> str | None:
+        """What the entry's family reads back from one of its images, without loading its weights."""
+        return backend_class(entry).describe(image)
 
     def pixel_step(self, entry: ModelEntry) -> int:
         """Output sides the entry draws exactly at multiples of, without loading its weights."""

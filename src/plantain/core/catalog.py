@@ -28,6 +28,28 @@ class Prices(BaseModel):
     batch_per_1000_images: dict[str, float] = Field(default_factory=dict)
 
 
+class Replicas(BaseModel):
+    """How the entry's pipeline is replicated under Ray Serve (`plantain serve --ray`); entries on
+    one pipeline share one deployment, which takes the first entry's settings."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    count: int = Field(default=1, ge=1)
+    # GPUs and CPU cores each replica holds (fractions share a device between replicas).
+    gpus: float = Field(default=0, ge=0)
+    cpus: float = Field(default=1, ge=0)
+    # Autoscaled between `count` and `max_count` replicas when set, aiming at this many requests
+    # in flight per replica (None: the pipeline's batch size, so a replica scales out when full).
+    max_count: int | None = Field(default=None, ge=1)
+    target_ongoing_requests: float | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _check(self) -> Replicas:
+        if self.max_count is not None and self.max_count < self.count:
+            raise ValueError(f"replicas.max_count ({self.max_count}) is below replicas.count ({self.count})")
+        return self
+
+
 class ModelEntry(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -64,6 +86,7 @@ class ModelEntry(BaseModel):
     max_input_images: int = Field(default=14, ge=0)
     max_candidates: int = Field(default=4, ge=1)
     max_batch: int = Field(default=8, ge=1)
+    replicas: Replicas = Field(default_factory=Replicas)
     # Limits and token accounting.
     input_token_limit: int = Field(default=65_536, ge=1)
     output_token_limit: int = Field(default=4_096, ge=1)

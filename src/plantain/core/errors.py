@@ -60,6 +60,12 @@ class ServiceError(Exception):
     def __repr__(self) -> str:
         return f"ServiceError({self.kind.value}, {self.message!r})"
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # Whole across processes (a Ray replica's error reaches the ingress as it was raised);
+        # Exception's own pickling would keep only the message.
+        args = (self.kind, self.message, self.field, self.retry_after, self.violations, self.code)
+        return (ServiceError, args, {"quota": self.quota})
+
 
 def invalid_argument(message: str, field: str | None = None) -> ServiceError:
     return ServiceError(ErrorKind.INVALID, message, field)

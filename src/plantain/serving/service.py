@@ -17,6 +17,7 @@ import threading
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
 from functools import partial
 
 import anyio
@@ -61,6 +62,16 @@ log = logging.getLogger("plantain.serving")
 Progress = Callable[[int, int], None]
 # Called on the event loop with each thought and preview, in order, before the result returns.
 Events = Callable[[Event], None]
+# Called with (job index within the request, step, total steps, image) for each preview taken.
+PreviewHook = Callable[[int, int, int, Image.Image], None]
+
+
+@dataclass(frozen=True)
+class Drawn:
+    """A request's images, in job order, and the size of the device batch that drew them."""
+
+    images: list[Image.Image]
+    batch_size: int
 
 
 def span(name: str, attributes: dict[str, str | int]) -> AbstractContextManager[object]:
@@ -141,6 +152,10 @@ class Service:
         """Load a model and fit its batch size now (PLANTAIN_PRELOAD), not on its first request."""
         queue = self.queue(entry, await self.backend(entry))
         await anyio.to_thread.run_sync(queue.fitted.wait)
+
+    def warm_now(self, entry: ModelEntry) -> None:
+        """`warm`, blocking the calling thread (a Ray Serve replica's constructor)."""
+        self.queue(entry, self._load(entry)).fitted.wait()
 
     async def generate(
         self,
@@ -267,22 +282,55 @@ class Service:
             return Result(entry.id, candidates, self._usage(plan, text_tokens))
         thought = await self._think(plan, request, reading.plan, events)
         panels = await plan_panels(plan, self.text)
-        backend = await self.backend(entry)
         previews = Previews(self, plan, events) if events is not None and request.previews else None
-        ticket = self._submit(plan, backend, request, cancel, progress, previews)
         try:
-            images = await self._wait(ticket, cancel)
+            drawn = await self.draw(
+                entry, plan.jobs, request.priority, cancel, progress, previews.from_worker if previews else None
+            )
         finally:
             if previews is not None:
                 await previews.flush()
+        images = drawn.images
         if plan.mask is not None:
             images = await self._masked(images, plan)
         outs = await self._encode(images, plan)
-        candidates, text_tokens = await compose(plan, images, outs, panels, self.text, backend.describe)
+        describe = partial(self.backends.describe, entry)
+        candidates, text_tokens = await compose(plan, images, outs, panels, self.text, describe)
         usage = self._usage(plan, text_tokens, text_tokens_of(thought) if thought else 0)
         return Result(
-            entry.id, candidates, usage, batch_size=ticket.batch_size, thought=thought, prompt=plan.jobs[0].prompt
+            entry.id, candidates, usage, batch_size=drawn.batch_size, thought=thought, prompt=plan.jobs[0].prompt
         )
+
+    async def draw(
+        self,
+        entry: ModelEntry,
+        jobs: list[ImageJob],
+        priority: Priority,
+        cancel: CancelToken,
+        progress: Progress | None = None,
+        preview: PreviewHook | None = None,
+    ) -> Drawn:
+        """One request's jobs drawn on the device: the model loaded, the jobs queued into a device
+        batch, waited for under the token. The one step that needs the weights; under Ray Serve it
+        runs in the model's replica (serving.ray_serve)."""
+        backend = await self.backend(entry)
+        queue = self.queue(entry, backend)
+        ticket = queue.submit(jobs, priority, cancel.deadline, asyncio.get_running_loop(), progress, preview)
+        images = await self._wait(ticket, cancel)
+        return Drawn(images, ticket.batch_size)
+
+    async def upscale_image(self, entry: ModelEntry, image: Image.Image, factor: int) -> Image.Image:
+        """`image` enlarged by the entry's own upscaler (off the loop)."""
+        backend = await self.backend(entry)
+        return await anyio.to_thread.run_sync(backend.upscale, image, factor)
+
+    def loaded(self) -> list[str]:
+        """The IDs of the catalog entries whose weights are loaded, ready to draw."""
+        return self.backends.loaded()
+
+    def resident(self) -> list[Loaded]:
+        """The pipelines in memory, least recently used first."""
+        return self.backends.resident()
 
     async def _think(
         self, plan: Plan, request: GenerationRequest, reading: str | None, events: Events | None
@@ -347,10 +395,9 @@ class Service:
         tier: str,
         cancel: CancelToken,
     ) -> Result:
-        backend = await self.backend(entry)
         if cancel.cancelled:
             raise cancelled_error()
-        big = await anyio.to_thread.run_sync(backend.upscale, image, factor)
+        big = await self.upscale_image(entry, image, factor)
         data = await anyio.to_thread.run_sync(
             encode_image, big, request.output_mime_type, request.output_quality, self.settings.png_compress_level
         )
@@ -373,25 +420,6 @@ class Service:
             images=len(plan.jobs),
             size_tier=plan.tier if plan.jobs else "",
             thought_tokens=thought_tokens,
-        )
-
-    def _submit(
-        self,
-        plan: Plan,
-        backend: Backend,
-        request: GenerationRequest,
-        cancel: CancelToken,
-        progress: Progress | None,
-        previews: Previews | None = None,
-    ) -> Ticket:
-        queue = self.queue(plan.entry, backend)
-        return queue.submit(
-            plan.jobs,
-            request.priority,
-            cancel.deadline,
-            asyncio.get_running_loop(),
-            progress,
-            previews.from_worker if previews is not None else None,
         )
 
     async def _wait(self, ticket: Ticket, cancel: CancelToken) -> list[Image.Image]:

@@ -36,8 +36,10 @@ class Server:
 
 
 @contextmanager
-def server_process(env: dict[str, str] | None = None, log: Path | None = None) -> Iterator[Server]:
-    """Start `plantain serve` with the test key, wait until it answers, stop it on exit."""
+def server_process(
+    env: dict[str, str] | None = None, log: Path | None = None, args: list[str] | None = None
+) -> Iterator[Server]:
+    """Start `plantain serve [args]` with the test key, wait until it answers, stop it on exit."""
     port = free_port()
     full_env = {
         **os.environ,
@@ -51,9 +53,12 @@ def server_process(env: dict[str, str] | None = None, log: Path | None = None) -
     }
     out = open(log, "w") if log else subprocess.DEVNULL  # noqa: SIM115
     # PLANTAIN_TEST_RAY=N: the same tests against `serve --ray` with N replicas of each pipeline.
-    ray = ["--ray", "--replicas", os.environ["PLANTAIN_TEST_RAY"]] if os.environ.get("PLANTAIN_TEST_RAY") else []
+    if args is None and os.environ.get("PLANTAIN_TEST_RAY"):
+        args = ["--ray", "--replicas", os.environ["PLANTAIN_TEST_RAY"]]
+    args = args or []
+    ray = "--ray" in args
     proc = subprocess.Popen(
-        [sys.executable, "-m", "plantain.cli", "serve", "--host", "127.0.0.1", "--port", str(port), *ray],
+        [sys.executable, "-m", "plantain.cli", "serve", "--host", "127.0.0.1", "--port", str(port), *args],
         env=full_env,
         stdout=out,
         stderr=subprocess.STDOUT,

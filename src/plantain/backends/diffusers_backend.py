@@ -111,6 +111,8 @@ def tensor_images(x: torch.Tensor) -> list[Image.Image]:
 class DiffusersBackend:
     # Loaded by the registry beside the pipeline when the entry names one (preview_decoder).
     preview_decoder: Any = None
+    # torch CPU threads for its batches (0: whatever the drawing thread has).
+    threads: int = 0
 
     def __init__(self, pipe: Any, family: Family, entry: ModelEntry) -> None:
         self.pipe = pipe
@@ -144,6 +146,10 @@ class DiffusersBackend:
     def on_pipe(cls, pipe: Any, entry: ModelEntry, settings: Settings) -> DiffusersBackend:
         """A backend for `entry` on an already loaded pipeline (entries may share one)."""
         backend = cls(pipe, family_of(entry.id, entry.family), entry)
+        # torch's CPU threads are a setting of each calling thread (OpenMP's), and a worker thread
+        # starts from OMP_NUM_THREADS (Ray sets it to the actor's CPUs): batches run at the count
+        # chosen here, on whichever thread draws them.
+        backend.threads = settings.threads or torch.get_num_threads()
         if entry.preview_decoder:
             backend.preview_decoder = load_preview_decoder(entry.preview_decoder, settings)
         return backend
@@ -193,6 +199,8 @@ class DiffusersBackend:
         return (max(m, round(width * scale / m) * m), max(m, round(height * scale / m) * m))
 
     def generate(self, jobs: Sequence[ImageJob], on_step: StepHook | None = None) -> list[Image.Image]:
+        if self.threads and torch.get_num_threads() != self.threads:
+            torch.set_num_threads(self.threads)
         rendered = self.render(jobs, on_step)
         resample = self.capabilities.resample
         return [upscale(im, (job.width, job.height), resample) for im, job in zip(rendered, jobs, strict=True)]

@@ -1,0 +1,180 @@
+"""Plantain beside what users would pick instead, serving the same built-in pipeline: LitServe with
+its batching and Ray Serve with `@serve.batch`, all in one run on one machine.
+
+    python -m bench.peer_bench [--seconds 20] [--clients 16]
+
+Each server is driven by the same plain-HTTP closed-loop clients (JSON in, base64 PNG out: Plantain
+through its Gemini REST route) at 1 and `--clients` clients. Around each server the bare pipeline
+(sampling, upscaling to 1024x1024, PNG encoding; no server) is measured just before and just after
+it, and the server's figures are normalised by the mean of those two, so a slow spell of the
+machine weighs on a server and its reference alike. Every server batches up to 16 images and uses
+the same torch threads. Prints one table and writes bench/results/peer_bench.json.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import httpx
+import typer
+from rich.console import Console
+from rich.table import Table
+from tests.server_process import API_KEY, free_port, server_process
+
+from bench.serve_bench import PROMPTS, Call, bare, closed_loop
+from plantain.machine import describe, machine
+
+ROOT = Path(__file__).resolve().parent.parent
+THREADS = 2
+MAX_BATCH = 16
+
+
+def plantain_call(base: str) -> Callable[[], Call]:
+    def make() -> Call:
+        client = httpx.Client(base_url=base, timeout=600, headers={"x-goog-api-key": API_KEY})
+
+        def call(i: int, k: int) -> None:
+            body = {
+                "contents": [{"parts": [{"text": PROMPTS[(i + k) % len(PROMPTS)]}]}],
+                "generationConfig": {"seed": i * 1000 + k, "responseModalities": ["IMAGE"]},
+            }
+            r = client.post("/v1beta/models/plantain-mini:generateContent", json=body)
+            r.raise_for_status()
+            assert r.json()["candidates"][0]["content"]["parts"][0]["inlineData"]["data"]
+
+        return call
+
+    return make
+
+
+def peer_call(url: str) -> Callable[[], Call]:
+    def make() -> Call:
+        client = httpx.Client(timeout=600)
+
+        def call(i: int, k: int) -> None:
+            r = client.post(url, json={"prompt": PROMPTS[(i + k) % len(PROMPTS)], "seed": i * 1000 + k})
+            r.raise_for_status()
+            assert r.json()["image"]
+
+        return call
+
+    return make
+
+
+@contextmanager
+def plantain() -> Iterator[Callable[[], Call]]:
+    env = {"PLANTAIN_THREADS": str(THREADS), "PLANTAIN_MAX_QUEUE": "64", "PLANTAIN_FIT_BATCH": "1"}
+    with server_process(env) as server:
+        yield plantain_call(server.base)
+
+
+@contextmanager
+def peer(module: str, path: str) -> Iterator[Callable[[], Call]]:
+    port = free_port()
+    args = ["--port", str(port), "--threads", str(THREADS), "--max-batch", str(MAX_BATCH)]
+    proc = subprocess.Popen([sys.executable, "-m", module, *args], cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)  # fmt: skip
+    make = peer_call(f"http://127.0.0.1:{port}{path}")
+    try:
+        deadline = time.time() + 300
+        while True:  # ready when it draws
+            if proc.poll() is not None:
+                raise RuntimeError(f"{module} exited with {proc.returncode}")
+            try:
+                make()(0, 0)
+                break
+            except (httpx.HTTPError, AssertionError):
+                if time.time() > deadline:
+                    raise RuntimeError(f"{module} did not answer in 300 s") from None
+                time.sleep(1)
+        yield make
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+SERVERS: dict[str, Callable[[], Any]] = {
+    "Plantain": plantain,
+    "LitServe": lambda: peer("bench.peers.litserve_app", "/predict"),
+    "Ray Serve": lambda: peer("bench.peers.rayserve_app", "/"),
+}
+
+
+def reference(seconds: float) -> dict[str, float]:
+    rows = bare([1, 8, MAX_BATCH], seconds)
+    best = max(rows, key=lambda n: rows[n]["images_per_s"])
+    return {"batch_1_seconds": rows[1]["seconds_per_batch"], "best_images_per_s": rows[best]["images_per_s"],
+            "best_batch": best}  # fmt: skip
+
+
+def main(
+    seconds: Annotated[float, typer.Option(help="Seconds per measurement.")] = 20.0,
+    clients: Annotated[int, typer.Option(help="Concurrent clients of the throughput runs.")] = 16,
+    out: Annotated[Path, typer.Option(help="JSON results.")] = ROOT / "bench/results/peer_bench.json",
+) -> None:
+    console = Console()
+    refs = [reference(seconds / 2)]
+    runs: dict[str, dict[str, Any]] = {}
+    for name, start in SERVERS.items():
+        with start() as make:
+            closed_loop(2, 5, make)  # warm-up: the first batches
+            one = closed_loop(1, seconds, make)
+            many = closed_loop(clients, seconds, make)
+        refs.append(reference(seconds / 2))
+        before, after = refs[-2], refs[-1]
+        best = statistics.mean([before["best_images_per_s"], after["best_images_per_s"]])
+        b1 = statistics.mean([before["batch_1_seconds"], after["batch_1_seconds"]])
+        runs[name] = {
+            "one_client": one,
+            "many_clients": many,
+            "bare_before": before,
+            "bare_after": after,
+            "one_client_p50_x_bare_batch_1": one["p50"] / b1,
+            "one_client_images_per_s_x_bare_batch_1": one["images_per_s"] * b1,
+            "many_clients_x_bare_best": many["images_per_s"] / best,
+        }
+
+    table = Table(title=f"plantain-mini 1024x1024 PNG over HTTP, {clients} and 1 clients; each server x its bare runs")
+    for col in ("server", f"{clients} clients images/s", "x bare best", "1 client p50 s", "x bare batch 1",
+                "1 client images/s x bare", "bare best before/after", "replies"):  # fmt: skip
+        table.add_column(col)
+    for name, r in runs.items():
+        many, one = r["many_clients"], r["one_client"]
+        table.add_row(
+            name, f"{many['images_per_s']:.2f}", f"{r['many_clients_x_bare_best']:.2f}", f"{one['p50']:.3f}",
+            f"{r['one_client_p50_x_bare_batch_1']:.2f}", f"{r['one_client_images_per_s_x_bare_batch_1']:.2f}",
+            f"{r['bare_before']['best_images_per_s']:.2f} / {r['bare_after']['best_images_per_s']:.2f}",
+            ", ".join(f"{k}: {v}" for k, v in sorted(many["codes"].items())),
+        )  # fmt: skip
+    console.print(table)
+    m = machine()
+    console.print(f"on {describe(m)}")
+    ours = runs["Plantain"]
+    others = [r for n, r in runs.items() if n != "Plantain"]
+    checks = {
+        "ahead_at_many_clients": all(ours["many_clients_x_bare_best"] > o["many_clients_x_bare_best"] for o in others),
+        "ahead_at_one_client": all(
+            ours["one_client_images_per_s_x_bare_batch_1"] > o["one_client_images_per_s_x_bare_batch_1"] for o in others
+        ),
+    }
+    console.print(checks)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(
+        json.dumps({"clients": clients, "runs": runs, "checks": checks, "machine": m,
+                    "gpu": "none available on this machine"}, indent=2) + "\n"
+    )  # fmt: skip
+
+
+if __name__ == "__main__":
+    typer.run(main)

@@ -4,12 +4,14 @@ it shows name the service's own paths."""
 from __future__ import annotations
 
 import re
+import tomllib
 from pathlib import Path
 
 import yaml
 from typer.testing import CliRunner
 
 from plantain.cli import app
+from plantain.core.catalog import ModelEntry
 from plantain.core.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,3 +36,17 @@ def test_the_compose_file_runs_the_image_beside_postgresql_and_prometheus() -> N
     assert scrape["scrape_configs"][0]["static_configs"][0]["targets"] == ["plantain:8080"]
     dockerfile = (ROOT / "deploy" / "Dockerfile").read_text()
     assert "/readyz" in dockerfile and "torch==2.13.0" in dockerfile
+
+
+def test_every_catalog_table_the_guide_shows_is_a_valid_one() -> None:
+    doc = (ROOT / "docs" / "deploy.md").read_text()
+    shown = set()
+    for block in re.findall(r"```toml\n(.*?)```", doc, re.S):
+        for model in tomllib.loads(block)["models"].values():
+            for name, table in model.items():
+                # Each sub-table is the entry field of that name, checked by its own model.
+                field = ModelEntry.model_fields[name].annotation
+                assert isinstance(field, type)
+                field.model_validate(table)
+                shown.add(name)
+    assert shown == {"replicas", "speed"}

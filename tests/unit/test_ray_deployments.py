@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pickle
 import re
-import tomllib
 from pathlib import Path
 
 import pytest
@@ -44,14 +43,8 @@ def test_options_come_from_the_catalog_and_the_flags_override_them() -> None:
     assert deployment_options(mini, None, None)["num_replicas"] == 1
 
 
-def test_the_replicas_table_in_the_deployment_guide_is_a_valid_one() -> None:
-    doc = (ROOT / "docs" / "deploy.md").read_text()
-    block = re.search(r"```toml\n(\[models\.[^\n]*\.replicas\]\n.*?)```", doc, re.S)
-    assert block
-    table = tomllib.loads(block.group(1))
-    (spec,) = (m["replicas"] for m in table["models"].values())
-    assert Replicas(**spec).max_count == 8
-    with pytest.raises(ValueError, match="below replicas.count"):
+def test_autoscaling_needs_a_ceiling_above_its_floor() -> None:
+    with pytest.raises(ValueError, match=r"below replicas\.count"):
         Replicas(count=4, max_count=2)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import importlib.util
 import os
+import time
 from collections.abc import Hashable, Sequence
 from itertools import groupby
 from pathlib import Path
@@ -16,7 +17,7 @@ from PIL import Image
 
 from plantain.backends.base import BackendUnavailable, Capabilities, Interrupted, PromptReading, Step, StepHook
 from plantain.backends.families import Family, family_of
-from plantain.core.catalog import ModelEntry
+from plantain.core.catalog import ModelEntry, Speed
 from plantain.core.jobs import ImageJob
 from plantain.core.settings import Settings
 from plantain.imaging.encode import upscale
@@ -63,10 +64,17 @@ def check_packages(family: Family) -> None:
         raise BackendUnavailable(f"the {family.name} family needs the Python package {', '.join(missing)}")
 
 
-def load_pipeline(family: Family, checkpoint: str, pipeline_class: str | None, settings: Settings) -> Any:
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+def load_pipeline(
+    family: Family, checkpoint: str, pipeline_class: str | None, settings: Settings, speed: Speed | None = None
+) -> Any:
     """The pipeline for a checkpoint; BackendUnavailable (with the reason) when it cannot be loaded here."""
     check_packages(family)
+    speed = speed or Speed()
     device, dtype = prepare_torch(settings)
+    dtype = DTYPES.get(speed.dtype, dtype)
     import diffusers
 
     cls = getattr(diffusers, pipeline_class or family.pipeline_class)
@@ -76,13 +84,53 @@ def load_pipeline(family: Family, checkpoint: str, pipeline_class: str | None, s
         pipe = cls.from_pretrained(source, torch_dtype=dtype, local_files_only=offline(settings) or local.exists())
     except (OSError, ValueError) as exc:  # not downloaded and offline, no such repo, not a pipeline folder
         raise BackendUnavailable(f"cannot load {checkpoint}: {first_line(exc)}") from exc
-    return on_device(pipe, device)
+    return made_fast(pipe, device, speed)
 
 
 def on_device(pipe: Any, device: str) -> Any:
     """A loaded pipeline moved to its device, its own progress bars off (the caller has its display)."""
     pipe.to(device)
     pipe.set_progress_bar_config(disable=True)
+    return pipe
+
+
+def denoiser(pipe: Any) -> Any:
+    """The pipeline's denoising network (a transformer or a UNet), where the time goes."""
+    components = getattr(pipe, "components", {})
+    return components.get("transformer") or components.get("unet")
+
+
+def made_fast(pipe: Any, device: str, speed: Speed) -> Any:
+    """The pipeline on its device with the entry's speed options applied (catalog `speed`)."""
+    if speed.dtype != "auto":
+        pipe.to(dtype=DTYPES[speed.dtype])
+    if speed.offload != "none":
+        if device != "cuda":
+            raise BackendUnavailable(f"speed.offload = {speed.offload!r} needs a GPU; this machine has none")
+        pipe.set_progress_bar_config(disable=True)
+        if speed.offload == "model":
+            pipe.enable_model_cpu_offload()
+        else:
+            pipe.enable_sequential_cpu_offload()
+    else:
+        on_device(pipe, device)
+    net = denoiser(pipe)
+    if speed.channels_last:
+        for module in getattr(pipe, "components", {}).values():
+            if isinstance(module, torch.nn.Module) and any(isinstance(m, torch.nn.Conv2d) for m in module.modules()):
+                module.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+    if speed.attention is not None:
+        if net is None or not hasattr(net, "set_attention_backend"):
+            raise BackendUnavailable("speed.attention: this pipeline's denoiser has no attention backends to pick")
+        try:
+            net.set_attention_backend(speed.attention)
+        except (ValueError, RuntimeError, ImportError) as exc:  # unknown name, or its kernels not installed
+            raise BackendUnavailable(f"speed.attention = {speed.attention!r}: {first_line(exc)}") from exc
+    if speed.compile:
+        if net is None:
+            raise BackendUnavailable("speed.compile: this pipeline has no denoiser to compile")
+        # In place: the pipeline keeps its module (and its config), which now runs compiled.
+        net.compile(mode=speed.compile_mode)
     return pipe
 
 
@@ -113,6 +161,8 @@ class DiffusersBackend:
     preview_decoder: Any = None
     # torch CPU threads for its batches (0: whatever the drawing thread has).
     threads: int = 0
+    # How long the warm-up at load took (catalog speed.warmup); None: none was drawn.
+    warmup_seconds: float | None = None
 
     def __init__(self, pipe: Any, family: Family, entry: ModelEntry) -> None:
         self.pipe = pipe
@@ -136,7 +186,8 @@ class DiffusersBackend:
     @classmethod
     def load_pipe(cls, entry: ModelEntry, settings: Settings) -> Any:
         """The pipeline an entry names; entries whose weights are the same may share it."""
-        return load_pipeline(family_of(entry.id, entry.family), entry.checkpoint, entry.pipeline_class, settings)
+        family = family_of(entry.id, entry.family)
+        return load_pipeline(family, entry.checkpoint, entry.pipeline_class, settings, entry.speed)
 
     @classmethod
     def load(cls, entry: ModelEntry, settings: Settings) -> DiffusersBackend:
@@ -152,7 +203,16 @@ class DiffusersBackend:
         backend.threads = settings.threads or torch.get_num_threads()
         if entry.preview_decoder:
             backend.preview_decoder = load_preview_decoder(entry.preview_decoder, settings)
+        if entry.speed.warmup:
+            backend.warm_up()
         return backend
+
+    def warm_up(self) -> float:
+        """Draw one image of two steps at 1024x1024 (compiling, picking kernels); its seconds."""
+        start = time.perf_counter()
+        self.generate([ImageJob("warm-up", 0, 1024, 1024, steps=2)])
+        self.warmup_seconds = time.perf_counter() - start
+        return self.warmup_seconds
 
     @classmethod
     def read_prompt(cls, prompt: str) -> PromptReading:

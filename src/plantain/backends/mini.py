@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image
 
 from plantain.backends.base import PromptReading, StepHook
-from plantain.backends.diffusers_backend import DiffusersBackend, on_device, prepare_torch
+from plantain.backends.diffusers_backend import DiffusersBackend, made_fast, prepare_torch
 from plantain.core.catalog import ModelEntry
 from plantain.core.jobs import ImageJob
 from plantain.core.settings import Settings
@@ -37,7 +37,7 @@ class MiniBackend(DiffusersBackend):
 
         device, _ = prepare_torch(settings)
         folder = None if entry.checkpoint == BUILTIN_MINI else Path(entry.checkpoint)
-        return on_device(load_mini_pipeline(folder or settings.mini_weights), device)
+        return made_fast(load_mini_pipeline(folder or settings.mini_weights), device, entry.speed)
 
     @classmethod
     def read_prompt(cls, prompt: str) -> PromptReading:

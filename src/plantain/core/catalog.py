@@ -9,6 +9,7 @@ from __future__ import annotations
 import tomllib
 from importlib import resources
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
@@ -50,6 +51,29 @@ class Replicas(BaseModel):
         return self
 
 
+class Speed(BaseModel):
+    """How the entry's pipeline is made fast on its device; each option is measured by
+    `python -m bench.speed_bench` before it is turned on."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # The weights' dtype; "auto": bfloat16 on a GPU, float32 on a CPU.
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
+    # torch.compile the denoiser (its first batches of each shape compile: pair it with `warmup`).
+    compile: bool = False
+    compile_mode: Literal["default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs"] = "default"
+    # Convolutions in channels-last memory layout (UNets and VAEs; faster on tensor cores).
+    channels_last: bool = False
+    # A diffusers attention backend for the denoiser ("native", "flash", "_native_cudnn", "sage",
+    # ...); None: the pipeline's own.
+    attention: str | None = None
+    # Keep weights in CPU memory and move each model (or each layer: "sequential") to the GPU only
+    # while it runs: for pipelines larger than the GPU's memory, at a cost in speed.
+    offload: Literal["none", "model", "sequential"] = "none"
+    # Draw one small batch at load, so the first request does not pay for kernels' first runs.
+    warmup: bool = False
+
+
 class ModelEntry(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -87,6 +111,7 @@ class ModelEntry(BaseModel):
     max_candidates: int = Field(default=4, ge=1)
     max_batch: int = Field(default=8, ge=1)
     replicas: Replicas = Field(default_factory=Replicas)
+    speed: Speed = Field(default_factory=Speed)
     # Limits and token accounting.
     input_token_limit: int = Field(default=65_536, ge=1)
     output_token_limit: int = Field(default=4_096, ge=1)

@@ -67,13 +67,14 @@ def timed(backend: DiffusersBackend, n: int, repeats: int) -> float:
 
 
 def measure(entry: ModelEntry, options: dict[str, Any], batch: int, repeats: int) -> dict[str, Any]:
-    speed = entry.speed.model_copy(update={**options, "warmup": True})
+    speed = entry.speed.model_copy(update=options)
     start = time.perf_counter()
     try:
         backend = load_backend(entry.model_copy(update={"speed": Speed(**speed.model_dump())}), Settings())
     except BackendUnavailable as exc:
         return {"options": options, "error": str(exc)}
     assert isinstance(backend, DiffusersBackend)
+    backend.warm_up()
     load = time.perf_counter() - start
     one = timed(backend, 1, repeats)
     many = timed(backend, batch, repeats)

@@ -4,6 +4,7 @@ honour is refused with the reason, never silently dropped."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +15,10 @@ import torch
 from plantain.backends.base import BackendUnavailable
 from plantain.backends.diffusers_backend import DiffusersBackend, denoiser
 from plantain.backends.registry import load_backend
-from plantain.core.catalog import ModelEntry, Speed, load_catalog
+from plantain.core.catalog import Catalog, ModelEntry, Speed, load_catalog
 from plantain.core.jobs import ImageJob
 from plantain.core.settings import Settings
+from plantain.serving.service import Service
 from tests.tiny_pipelines import build_sana
 
 PRICES = {"input_per_million_tokens": 0.0, "output_per_million_tokens": 0.0}
@@ -52,7 +54,8 @@ def test_bfloat16_weights_draw_what_float32_draws(sana_folder: Path) -> None:
 
 
 def test_the_denoiser_compiled_draws_the_same_image(sana_folder: Path) -> None:
-    plain, compiled = sana(sana_folder), sana(sana_folder, compile=True, warmup=True)
+    plain, compiled = sana(sana_folder), sana(sana_folder, compile=True)
+    compiled.warm_up()
     assert compiled.warmup_seconds is not None and plain.warmup_seconds is None
     assert denoiser(compiled.pipe)._compiled_call_impl is not None
     assert np.abs(pixels(plain) - pixels(compiled)).max() <= 2
@@ -82,3 +85,15 @@ def test_the_builtin_model_in_channels_last_draws_the_same_image() -> None:
     job = ImageJob("two red circles on a white background", 3)
     a, b = (np.asarray(x.generate([job])[0], dtype=np.int16) for x in (fast, plain))
     assert np.abs(a - b).max() <= 2
+
+
+def test_the_service_warms_a_model_up_before_its_first_batch() -> None:
+    entry = load_catalog().models["plantain-mini"].model_copy(update={"speed": Speed(warmup=True)})
+    service = Service(Settings(threads=2, fit_batch=False), Catalog(models={"plantain-mini": entry}))
+    try:
+        asyncio.run(service.warm(entry))
+        backend = service.backends.get(entry)
+        assert isinstance(backend, DiffusersBackend)
+        assert backend.warmup_seconds is not None and backend.warmup_seconds > 0
+    finally:
+        service.close(wait=5)

@@ -107,6 +107,11 @@ class Backend(Protocol):
         a step hook of this one's (batch work steps aside for interactive work); None: it cannot."""
         ...
 
+    def warm_up(self) -> float:
+        """Draw one small image now (compiling, picking kernels), so no request pays for it; its
+        seconds. Called on the thread that draws the batches (catalog speed.warmup)."""
+        ...
+
     @classmethod
     def describe(cls, image: Image.Image) -> str | None:
         """What the family reads back from one of its own images, in words; None when it cannot.

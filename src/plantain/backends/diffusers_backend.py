@@ -203,12 +203,12 @@ class DiffusersBackend:
         backend.threads = settings.threads or torch.get_num_threads()
         if entry.preview_decoder:
             backend.preview_decoder = load_preview_decoder(entry.preview_decoder, settings)
-        if entry.speed.warmup:
-            backend.warm_up()
         return backend
 
     def warm_up(self) -> float:
-        """Draw one image of two steps at 1024x1024 (compiling, picking kernels); its seconds."""
+        """Draw one image of two steps at 1024x1024 (compiling, picking kernels); its seconds. Run on
+        the thread that will draw the batches (the engine's worker: Service.queue): on a CPU, torch
+        run on a second thread of a process slows the first one's batches."""
         start = time.perf_counter()
         self.generate([ImageJob("warm-up", 0, 1024, 1024, steps=2)])
         self.warmup_seconds = time.perf_counter() - start

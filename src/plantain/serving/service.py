@@ -83,6 +83,15 @@ def span(name: str, attributes: dict[str, str | int]) -> AbstractContextManager[
     return trace.get_tracer("plantain.serving").start_as_current_span(name, attributes=attributes)
 
 
+def warmed_up(backend: Backend, fit: Callable[[Backend], tuple[int, dict[int, float]]] | None, limit: int
+              ) -> tuple[int, dict[int, float]]:  # fmt: skip
+    """The catalog's warm-up draw, then the batch size fitted (or the catalog's bound): both on the
+    model's worker thread, before its first batch."""
+    seconds = backend.warm_up()
+    log.info("warmed up in %.1f s", seconds)
+    return fit(backend) if fit is not None else (limit, {})
+
+
 class Service:
     def __init__(self, settings: Settings, catalog: Catalog, ledger: Ledger | None = None) -> None:
         check_catalog(catalog)
@@ -146,6 +155,8 @@ class Service:
             width, height = pixel_size(ratio, "1K" if "1K" in entry.sizes else entry.sizes[0])
             probe = ImageJob("a red circle", 0, width, height, steps=1)
             fit = partial(fit_batch_size, probe=probe, limit=entry.max_batch)
+        if entry.speed.warmup:
+            fit = partial(warmed_up, fit=fit, limit=entry.max_batch)
         return self.engine.queue_for(entry.id, backend, entry.max_batch, fit)
 
     async def warm(self, entry: ModelEntry) -> None:

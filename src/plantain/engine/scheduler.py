@@ -31,6 +31,7 @@ from prometheus_client import Counter, Histogram
 from plantain.backends.base import Backend, Interrupted, Step
 from plantain.core.errors import ErrorKind, ServiceError, deadline_error, invalid_argument
 from plantain.core.jobs import ImageJob, preview_steps
+from plantain.engine import memory
 from plantain.engine.tickets import Priority, State, Ticket
 
 log = logging.getLogger("plantain.engine")
@@ -58,6 +59,8 @@ class PipelineQueue:
         # Measured on the worker thread itself (engine.fit): the thread that runs a model's batches
         # must be the one that warmed it, or the CPU math libraries' thread pools fight each other.
         self._fit = fit
+        # A batch ran since the queue last handed its freed memory back (engine.memory).
+        self._ran = False
         self.fitted = threading.Event()
         self.device_lock = device_lock
         self.max_busy_wait = max_busy_wait
@@ -208,6 +211,7 @@ class PipelineQueue:
     def _run(self) -> None:
         self._fit_now()
         while True:
+            trim = False
             with self._cv:
                 while True:
                     if self._closed:
@@ -215,7 +219,10 @@ class PipelineQueue:
                     self._drop_dead()
                     head = self._head()
                     if head is None:
-                        self._cv.wait()
+                        if self._ran and time.monotonic() - self._free_since >= memory.IDLE_SECONDS:
+                            self._ran, trim = False, True
+                            break
+                        self._cv.wait(timeout=memory.IDLE_SECONDS if self._ran else None)
                         continue
                     target = min(self.max_batch, self._last_batch_size)
                     window = self.max_wait
@@ -229,11 +236,15 @@ class PipelineQueue:
                     batch = self._take_batch(head)
                     self._busy = True
                     break
+            if trim:  # outside the lock: a submit never waits for it
+                memory.release_free_memory()
+                continue
             try:
                 self._execute(batch)
             finally:
                 with self._cv:
                     self._busy = False
+                    self._ran = True
 
     def _execute(self, batch: list[Ticket]) -> None:
         try:

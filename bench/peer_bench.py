@@ -5,8 +5,8 @@ its batching and Ray Serve with `@serve.batch`, all in one run on one machine.
 
 Each server is driven by the same plain-HTTP clients (JSON in, base64 PNG out: Plantain through its
 Gemini REST route). One client: `--pairs` requests, each just after a bare batch-1 draw in this
-process (sampling, upscaling to 1024x1024, PNG encoding; no server), and the ratio of the two
-medians. `--clients` clients in closed loops: throughput over the bare pipeline's best batch,
+process (sampling, upscaling to 1024x1024, PNG encoding) drawn with the server's processes paused,
+and the ratio of the two medians. `--clients` clients in closed loops: throughput over the bare pipeline's best batch,
 measured just before and just after the server (their mean), so a slow spell of the machine weighs
 on a server and its reference alike. Every server batches up to 16 images and uses
 the same torch threads. Prints one table and writes bench/results/peer_bench.json.
@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import httpx
+import psutil
 import torch
 import typer
 from rich.console import Console
@@ -75,14 +76,14 @@ def peer_call(url: str) -> Callable[[], Call]:
 
 
 @contextmanager
-def plantain() -> Iterator[Callable[[], Call]]:
+def plantain() -> Iterator[tuple[Callable[[], Call], int]]:
     env = {"PLANTAIN_THREADS": str(THREADS), "PLANTAIN_MAX_QUEUE": "64", "PLANTAIN_FIT_BATCH": "1"}
     with server_process(env) as server:
-        yield plantain_call(server.base)
+        yield plantain_call(server.base), server.pid
 
 
 @contextmanager
-def peer(module: str, path: str) -> Iterator[Callable[[], Call]]:
+def peer(module: str, path: str) -> Iterator[tuple[Callable[[], Call], int]]:
     port = free_port()
     args = ["--port", str(port), "--threads", str(THREADS), "--max-batch", str(MAX_BATCH)]
     proc = subprocess.Popen([sys.executable, "-m", module, *args], cwd=ROOT, stdout=subprocess.DEVNULL,
@@ -100,7 +101,7 @@ def peer(module: str, path: str) -> Iterator[Callable[[], Call]]:
                 if time.time() > deadline:
                     raise RuntimeError(f"{module} did not answer in 300 s") from None
                 time.sleep(1)
-        yield make
+        yield make, proc.pid
     finally:
         proc.terminate()
         try:
@@ -116,16 +117,32 @@ SERVERS: dict[str, Callable[[], Any]] = {
 }
 
 
-def paired(make: Callable[[], Call], backend: Any, pairs: int) -> dict[str, Any]:
-    """One client, each request beside a bare batch-1 draw just before it: the ratio of their
-    medians follows the machine's slow and fast spells, which whole runs minutes apart do not."""
+@contextmanager
+def paused(pid: int) -> Iterator[None]:
+    """The server and every process it started stopped (SIGSTOP) for the block: a bare draw beside
+    it runs on a machine as quiet as before the server started (some servers poll while idle)."""
+    procs = [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
+    for p in procs:
+        p.suspend()
+    try:
+        yield
+    finally:
+        for p in procs:
+            p.resume()
+
+
+def paired(make: Callable[[], Call], pid: int, backend: Any, pairs: int) -> dict[str, Any]:
+    """One client, each request beside a bare batch-1 draw just before it, with the server paused:
+    the ratio of their medians follows the machine's slow and fast spells, which whole runs minutes
+    apart do not."""
     call = make()
     job = [ImageJob(PROMPTS[0], 0)]
     served, alone = [], []
     for k in range(pairs):
-        start = time.perf_counter()
-        encode_png(backend.generate(job)[0])
-        alone.append(time.perf_counter() - start)
+        with paused(pid):
+            start = time.perf_counter()
+            encode_png(backend.generate(job)[0])
+            alone.append(time.perf_counter() - start)
         start = time.perf_counter()
         call(0, k)
         served.append(time.perf_counter() - start)
@@ -152,9 +169,9 @@ def main(
     refs = [reference(seconds / 2)]
     runs: dict[str, dict[str, Any]] = {}
     for name, start in SERVERS.items():
-        with start() as make:
+        with start() as (make, pid):
             closed_loop(2, 5, make)  # warm-up: the first batches
-            one = paired(make, backend, pairs)
+            one = paired(make, pid, backend, pairs)
             many = closed_loop(clients, seconds, make)
         refs.append(reference(seconds / 2))
         before, after = refs[-2], refs[-1]

@@ -8,7 +8,8 @@ Gemini REST route). One client: `--pairs` requests, each just after a bare batch
 process (sampling, upscaling to 1024x1024, PNG encoding) drawn with the server's processes paused,
 and the ratio of the two medians. `--clients` clients in closed loops: throughput over the bare pipeline's best batch,
 measured just before and just after the server (their mean), so a slow spell of the machine weighs
-on a server and its reference alike. Every server batches up to 16 images and uses
+on a server and its reference alike. The three servers take turns `--rounds` times (in a new order
+each round), and each figure is the mean of its rounds. Every server batches up to 16 images and uses
 the same torch threads. Prints one table and writes bench/results/peer_bench.json.
 """
 
@@ -19,6 +20,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -161,41 +163,55 @@ def main(
     seconds: Annotated[float, typer.Option(help="Seconds per measurement.")] = 20.0,
     clients: Annotated[int, typer.Option(help="Concurrent clients of the throughput runs.")] = 16,
     pairs: Annotated[int, typer.Option(help="One-client requests, each beside a bare draw.")] = 40,
+    rounds: Annotated[int, typer.Option(help="Turns of all three servers; figures are their means.")] = 2,
     out: Annotated[Path, typer.Option(help="JSON results.")] = ROOT / "bench/results/peer_bench.json",
 ) -> None:
     console = Console()
     torch.set_num_threads(THREADS)
     backend = mini_backend()
     refs = [reference(seconds / 2)]
+    rounds_by_server: dict[str, list[dict[str, Any]]] = {name: [] for name in SERVERS}
+    for turn in range(rounds):
+        # Each round in another order, so that no server always follows the same one.
+        names = list(SERVERS)[turn % len(SERVERS) :] + list(SERVERS)[: turn % len(SERVERS)]
+        for name in names:
+            with SERVERS[name]() as (make, pid):
+                closed_loop(2, 5, make)  # warm-up: the first batches
+                one = paired(make, pid, backend, pairs)
+                many = closed_loop(clients, seconds, make)
+            refs.append(reference(seconds / 2))
+            before, after = refs[-2], refs[-1]
+            best = statistics.mean([before["best_images_per_s"], after["best_images_per_s"]])
+            rounds_by_server[name].append({
+                "one_client": one, "many_clients": many, "bare_before": before, "bare_after": after,
+                "one_client_p50_x_bare_batch_1": one["p50_x_bare_batch_1"],
+                "many_clients_x_bare_best": many["images_per_s"] / best,
+            })  # fmt: skip
     runs: dict[str, dict[str, Any]] = {}
-    for name, start in SERVERS.items():
-        with start() as (make, pid):
-            closed_loop(2, 5, make)  # warm-up: the first batches
-            one = paired(make, pid, backend, pairs)
-            many = closed_loop(clients, seconds, make)
-        refs.append(reference(seconds / 2))
-        before, after = refs[-2], refs[-1]
-        best = statistics.mean([before["best_images_per_s"], after["best_images_per_s"]])
+    for name, done in rounds_by_server.items():
         runs[name] = {
-            "one_client": one,
-            "many_clients": many,
-            "bare_before": before,
-            "bare_after": after,
-            "one_client_p50_x_bare_batch_1": one["p50_x_bare_batch_1"],
-            "many_clients_x_bare_best": many["images_per_s"] / best,
+            "rounds": done,
+            "many_clients_images_per_s": statistics.mean(r["many_clients"]["images_per_s"] for r in done),
+            "many_clients_p50": statistics.mean(r["many_clients"]["p50"] for r in done),
+            "many_clients_x_bare_best": statistics.mean(r["many_clients_x_bare_best"] for r in done),
+            "one_client_p50": statistics.mean(r["one_client"]["p50"] for r in done),
+            "one_client_bare_batch_1_p50": statistics.mean(r["one_client"]["bare_batch_1_p50"] for r in done),
+            "one_client_p50_x_bare_batch_1": statistics.mean(r["one_client_p50_x_bare_batch_1"] for r in done),
+            "codes": dict(sum((Counter(r["many_clients"]["codes"]) for r in done), Counter())),
         }
 
     table = Table(title=f"plantain-mini 1024x1024 PNG over HTTP, {clients} and 1 clients; each server x its bare runs")
-    for col in ("server", f"{clients} clients images/s", "x bare best", "bare best before/after",
-                "1 client p50 s", "bare batch 1 p50 s", "x bare batch 1", "replies"):  # fmt: skip
+    for col in ("server", f"{clients} clients images/s", "x bare best", "rounds", "1 client p50 s",
+                "bare batch 1 p50 s", "x bare batch 1", "rounds", "replies"):  # fmt: skip
         table.add_column(col)
     for name, r in runs.items():
-        many, one = r["many_clients"], r["one_client"]
         table.add_row(
-            name, f"{many['images_per_s']:.2f}", f"{r['many_clients_x_bare_best']:.3f}",
-            f"{r['bare_before']['best_images_per_s']:.2f} / {r['bare_after']['best_images_per_s']:.2f}",
-            f"{one['p50']:.3f}", f"{one['bare_batch_1_p50']:.3f}", f"{one['p50_x_bare_batch_1']:.3f}",
-            ", ".join(f"{k}: {v}" for k, v in sorted(many["codes"].items())),
+            name, f"{r['many_clients_images_per_s']:.2f}", f"{r['many_clients_x_bare_best']:.3f}",
+            ", ".join(f"{x['many_clients_x_bare_best']:.3f}" for x in r["rounds"]),
+            f"{r['one_client_p50']:.3f}", f"{r['one_client_bare_batch_1_p50']:.3f}",
+            f"{r['one_client_p50_x_bare_batch_1']:.3f}",
+            ", ".join(f"{x['one_client_p50_x_bare_batch_1']:.3f}" for x in r["rounds"]),
+            ", ".join(f"{k}: {v}" for k, v in sorted(r["codes"].items())),
         )  # fmt: skip
     console.print(table)
     m = machine()

@@ -16,12 +16,12 @@ import logging
 import threading
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
 
 from plantain.core.catalog import load_catalog
 from plantain.core.results import Usage
 from plantain.core.settings import Settings
 from plantain.serving.batch_runner import BatchDialect, Outcome, complete, record, serve_item
+from plantain.serving.ray_serve import init_ray
 from plantain.serving.service import Service
 from plantain.store.batches import BatchStore
 from plantain.store.files import FileStore
@@ -77,15 +77,7 @@ def run_on_ray(
     entry = load_catalog(settings.catalog).get(batch.model)
     if entry is None:
         raise ValueError(f"the catalog has no model {batch.model!r}")
-    if not ray.is_initialized():
-        options: dict[str, Any] = {}
-        if address is not None and urlsplit(f"//{address.split('://')[-1]}").hostname in ("127.0.0.1", "localhost"):
-            # A cluster reached over loopback is on this machine: this driver is on its head node.
-            # Ray would otherwise guess the node's address from the outside network, which a
-            # machine (or network namespace) with only loopback does not have.
-            options["_node_ip_address"] = "127.0.0.1"
-        ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING,
-                 **options)  # fmt: skip
+    init_ray(address)
     # The command shows its own progress bar; Ray Data's bars and execution logs would interleave with it.
     context = ray.data.DataContext.get_current()
     context.enable_progress_bars = False

@@ -15,6 +15,7 @@ import logging
 import os
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import urlsplit
 
 from PIL import Image
 
@@ -62,7 +63,7 @@ def init_ray(address: str | None) -> None:
     if ray.is_initialized():
         return
     options: dict[str, Any] = {}
-    host = (address or "").split("://")[-1].rsplit(":", 1)[0]
+    host = urlsplit(f"//{(address or '').split('://')[-1]}").hostname
     if (address is None and not os.environ.get("RAY_ADDRESS")) or host in ("127.0.0.1", "localhost"):
         # A cluster on this machine: its node is on loopback. Ray would otherwise guess the node's
         # address from the outside network, which a machine (or network namespace) with only

@@ -30,5 +30,7 @@ async def predict(request: Request, model: str) -> Response:
         result = await answered(request, token, lambda: svc.generate(core, token, account=account))
     if result is None:
         return Response(status_code=499)  # the client has gone: nobody is there to read it
-    enhanced = bool(body.parameters and body.parameters.enhance_prompt)
-    return JSONResponse(wire.predictions(result, enhanced), headers=cost_headers(result))
+    params = body.parameters
+    enhanced = bool(params and params.enhance_prompt)
+    rai = bool(params and params.include_rai_reason)
+    return JSONResponse(wire.predictions(result, enhanced, rai), headers=cost_headers(result))

@@ -124,7 +124,7 @@ async def answer(
     if wire.wants_urls(body):
         store = content_store(request)
         base = svc.settings.public_url.rstrip("/") or str(request.base_url).rstrip("/")
-        images = result.images
+        images = wire.delivered(result)
         names = await anyio.to_thread.run_sync(
             lambda: [store.put(im.data, wire.EXTENSIONS[im.mime_type]) for im in images]
         )
@@ -151,12 +151,13 @@ async def stream_events(
                 else:
                     held.setdefault(item.index, []).append(item.image)
             elif isinstance(item, Result):
-                for i, image in enumerate(item.images):
+                images = wire.delivered(item)
+                for i, image in enumerate(images):
                     for j, partial in enumerate(held.get(i, []) if i else []):
                         yield event(wire.stream_event(kind, "partial_image", partial, body, created, j))
-                    share = image_usage(item.usage, i, len(item.images))
+                    share = image_usage(item.usage, i, len(images))
                     completed = wire.stream_event(kind, "completed", image, body, created, None, share)
-                    if i == len(item.images) - 1 and item.cost_micro_usd is not None:
+                    if i == len(images) - 1 and item.cost_micro_usd is not None:
                         # A stream's headers leave before its cost is known: the last event carries it.
                         completed["plantain_cost_usd"] = usd(item.cost_micro_usd)
                     yield event(completed)

@@ -3,7 +3,7 @@ size, text parts, token usage, and how many jobs shared the device batch."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,19 @@ class Usage:
         return self.prompt_tokens + self.output_tokens + self.thought_tokens
 
 
+@dataclass(frozen=True)
+class Verdict:
+    """The safety stage's refusal: a reason by Gemini's names and a message a person can read."""
+
+    reason: str
+    message: str
+
+
+# What a blocked prompt may say (Gemini's promptFeedback.blockReason) and a withheld image (finishReason).
+PROMPT_BLOCK_REASONS = frozenset({"SAFETY", "OTHER", "BLOCKLIST", "PROHIBITED_CONTENT"})
+WITHHELD_REASONS = frozenset({"IMAGE_SAFETY", "IMAGE_PROHIBITED_CONTENT", "IMAGE_OTHER"})
+
+
 @dataclass
 class Result:
     model: str  # the catalog entry that served it
@@ -75,6 +88,15 @@ class Result:
     thought: str | None = None  # the plan, when thinking was asked for
     prompt: str = ""  # what the images were drawn from (the plan's rewrite when there was one)
     cost_micro_usd: int | None = None  # at the catalog's prices, when the request was accounted for
+    # The prompt refused by the safety stage: no candidates, nothing drawn.
+    blocked: Verdict | None = None
+    # Candidates whose images the classifier withheld (by candidate index): they have no image parts.
+    withheld: dict[int, Verdict] = field(default_factory=dict)
+
+    @property
+    def nothing_delivered(self) -> bool:
+        """Refused, or every image withheld: the request is not charged."""
+        return self.blocked is not None or (bool(self.withheld) and not self.images)
 
     @property
     def images(self) -> list[ImageOut]:

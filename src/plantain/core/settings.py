@@ -76,6 +76,16 @@ class Settings(BaseSettings):
     webhook_secret: str = Field(default="", description="Key that signs webhook notices (Standard Webhooks, v1).")
     image_url_ttl: float = Field(default=3600.0, gt=0, description="Seconds an image URL stays valid.")
     default_model: str = Field(default="", description="Model of requests naming none (default: the catalog's first).")
+    prompt_blocklist: str = Field(
+        default="",
+        description="File of terms a prompt may not hold, one a line; default: the packaged list; 'off': none.",
+    )
+    prompt_policy: str = Field(
+        default="", description="A prompt policy hook as module:attribute, in place of the blocklist."
+    )
+    image_classifier: str = Field(
+        default="", description="An image classifier hook as module:attribute, judging each image before it is sent."
+    )
     signature_secret: str = Field(
         default_factory=lambda: secrets.token_hex(32), description="Key of the thoughtSignature HMAC."
     )

@@ -357,12 +357,27 @@ def from_core(result: Result, response_id: str, with_thought: bool = True) -> di
     """A GenerateContentResponse: a plain reply, or a stream's last chunk (`with_thought=False`:
     the stream has sent the thought already). The plan, when there is one, leads the first
     candidate as a `thought: true` part, as Google's thinking models answer."""
+    if result.blocked is not None:
+        # A refused prompt: HTTP 200, no candidates, the reason in promptFeedback.
+        return {
+            "promptFeedback": {"blockReason": result.blocked.reason, "blockReasonMessage": result.blocked.message},
+            "usageMetadata": usage_metadata(result.usage),
+            "modelVersion": result.model,
+            "responseId": response_id,
+        }
     candidates = []
     for i, parts in enumerate(result.candidates):
         wire_parts = [part_of(p) for p in parts]
         if i == 0 and with_thought and result.thought:
             wire_parts.insert(0, thought_part(result.thought))
-        candidates.append({"content": {"role": "model", "parts": wire_parts}, "finishReason": "STOP", "index": i})
+        candidate: dict[str, Any] = {"index": i, "finishReason": "STOP"}
+        if wire_parts:
+            candidate["content"] = {"role": "model", "parts": wire_parts}
+        withheld = result.withheld.get(i)
+        if withheld is not None:
+            candidate["finishReason"] = withheld.reason
+            candidate["finishMessage"] = withheld.message
+        candidates.append(candidate)
     return {
         "candidates": candidates,
         "usageMetadata": usage_metadata(result.usage),

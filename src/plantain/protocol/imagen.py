@@ -15,7 +15,7 @@ from pydantic import Field, ValidationError
 from plantain.core.errors import invalid_argument
 from plantain.core.jobs import Priority
 from plantain.core.requests import GenerationRequest, ImageInput, Turn, UpscaleRequest
-from plantain.core.results import Result
+from plantain.core.results import ImageOut, Result
 from plantain.protocol.gemini import Wire, b64decode_lenient, b64encode, validation_error
 
 # Images a request makes when it does not say (Imagen's hosted default), at most the entry's own.
@@ -251,13 +251,23 @@ def to_upscale(model: str, req: PredictRequest) -> UpscaleRequest:
     return UpscaleRequest(model, image, factor, mime, quality)
 
 
-def predictions(result: Result, enhanced: bool) -> dict[str, Any]:
+def predictions(result: Result, enhanced: bool, rai_reasons: bool = False) -> dict[str, Any]:
     """One prediction per image, in order, with its MIME type; with `enhanced`, the prompt the
-    images were drawn from (the SDK's `enhanced_prompt`)."""
+    images were drawn from (the SDK's `enhanced_prompt`). An image the classifier withheld is a
+    `raiFilteredReason` entry with `rai_reasons` (includeRaiReason), else left out."""
+    if result.blocked is not None:
+        # Imagen refuses a blocked prompt with a 400, not an empty answer.
+        raise invalid_argument(f"The prompt could not be submitted: {result.blocked.message}", "prompt")
     out: list[dict[str, Any]] = []
-    for image in result.images:
-        prediction: dict[str, Any] = {"bytesBase64Encoded": b64encode(image.data), "mimeType": image.mime_type}
-        if enhanced and result.prompt:
-            prediction["prompt"] = result.prompt
-        out.append(prediction)
+    for i, parts in enumerate(result.candidates):
+        withheld = result.withheld.get(i)
+        if withheld is not None:
+            if rai_reasons:
+                out.append({"raiFilteredReason": withheld.message})
+            continue
+        for image in (p for p in parts if isinstance(p, ImageOut)):
+            prediction: dict[str, Any] = {"bytesBase64Encoded": b64encode(image.data), "mimeType": image.mime_type}
+            if enhanced and result.prompt:
+                prediction["prompt"] = result.prompt
+            out.append(prediction)
     return {"predictions": out} if out else {}

@@ -210,9 +210,27 @@ def size_of(image: ImageOut) -> str:
     return f"{image.width}x{image.height}"
 
 
+def delivered(result: Result) -> list[ImageOut]:
+    """The images to send; a prompt the safety stage blocked, or images all withheld, are OpenAI's
+    content-policy error (a 400)."""
+    if result.blocked is not None:
+        raise ServiceError(
+            ErrorKind.INVALID,
+            f"Your request was rejected by the safety system: {result.blocked.message}",
+            "prompt",
+            code="content_policy_violation",
+        )
+    if result.nothing_delivered:
+        reason = next(iter(result.withheld.values())).message
+        raise ServiceError(
+            ErrorKind.INVALID, f"The image was withheld by the safety system: {reason}", code="content_policy_violation"
+        )
+    return result.images
+
+
 def images_response(result: Result, req: ImagesRequest, created: int, urls: list[str] | None = None) -> dict[str, Any]:
     """An ImagesResponse; `urls` replaces the inline images when the client asked for URLs."""
-    images = result.images
+    images = delivered(result)
     data = [{"url": u} for u in urls] if urls is not None else [{"b64_json": b64(im.data)} for im in images]
     body: dict[str, Any] = {
         "created": created,

@@ -70,7 +70,9 @@ async def serve_item(service: Service, dialect: BatchDialect, entry: ModelEntry,
     try:
         core = dialect.to_core(entry, request)
         result = await service.generate(core, CancelToken(service.settings.request_timeout))
-        return Outcome("ok", dialect.render(request, result), result.usage, time.perf_counter() - started)
+        # A prompt blocked or every image withheld by the safety stage is answered, and not charged.
+        usage = None if result.nothing_delivered else result.usage
+        return Outcome("ok", dialect.render(request, result), usage, time.perf_counter() - started)
     except ServiceError as exc:
         return Outcome("error", dialect.error(exc), None, time.perf_counter() - started)
     except Exception:  # a bug or a backend failure fails this item alone

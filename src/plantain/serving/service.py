@@ -17,7 +17,7 @@ import threading
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 
 import anyio
@@ -38,7 +38,7 @@ from plantain.core.errors import (
 )
 from plantain.core.jobs import ImageJob, Priority
 from plantain.core.requests import GenerationRequest, UpscaleRequest
-from plantain.core.results import Event, ImageOut, Preview, Result, Thought, Usage
+from plantain.core.results import Event, ImageOut, Preview, Result, Thought, Usage, Verdict
 from plantain.core.settings import Settings
 from plantain.core.sizes import pixel_size, tier_area, tier_for_pixels
 from plantain.core.tokens import PromptTokens, check_token_limit, count_prompt_tokens
@@ -52,6 +52,7 @@ from plantain.imaging.mask import apply_mask
 from plantain.serving.accounting import Account, admit, check_model_allowed, estimate, settle
 from plantain.serving.answers import compose, plan_panels, text_call, text_only
 from plantain.serving.plan import Plan, instruction, plan_generation
+from plantain.serving.safety import Safety
 from plantain.store.ledger import Charge, Ledger
 from plantain.text.base import TextBackend
 from plantain.text.factory import make_text_backend
@@ -102,6 +103,7 @@ class Service:
         self.text: TextBackend = make_text_backend(settings)
         self.engine = Engine(settings.max_wait_ms / 1000, settings.max_queue)
         self.pool = ThreadPoolExecutor(settings.encode_workers, thread_name_prefix="plantain-encode")
+        self.safety = Safety.from_settings(settings)
         # Loads, unloads and the memory budget, one at a time.
         self._load_lock = threading.Lock()
 
@@ -237,6 +239,10 @@ class Service:
         account: Account | None,
     ) -> Result:
         check_model_allowed(account, request.model, entry)
+        batch = request.priority is Priority.BATCH
+        verdict = self.safety.check_prompt(request)
+        if verdict is not None:
+            return await self._refused(entry, request, verdict, account, batch)
         reading = self.backends.read_prompt(entry, instruction(request))
         # Decoding and checking input images is CPU work: off the loop, like generation.
         plan = await anyio.to_thread.run_sync(
@@ -247,11 +253,23 @@ class Service:
             reading.needs_image,
             self.backends.pixel_step(entry),
         )
-        batch = request.priority is Priority.BATCH
         charge = estimate(entry, plan.tier, len(plan.jobs), plan.prompt_tokens.total, batch)
         return await self._accounted(
             account, entry, charge, batch, lambda: self._answer(entry, plan, request, reading, cancel, progress, events)
         )
+
+    async def _refused(
+        self, entry: ModelEntry, request: GenerationRequest, verdict: Verdict, account: Account | None, batch: bool
+    ) -> Result:
+        """A prompt the policy blocks: nothing planned or drawn, a ledger row that costs nothing."""
+        log.info("prompt blocked (%s) for %s", verdict.reason, entry.id)
+        tokens = count_prompt_tokens(entry, request)
+        result = Result(entry.id, [], Usage(tokens.text, tokens.image), blocked=verdict)
+        if account is not None and self.ledger is not None:
+            result.cost_micro_usd = await anyio.to_thread.run_sync(
+                settle, self.ledger, account, None, entry, None, batch, "blocked"
+            )
+        return result
 
     async def _accounted(
         self,
@@ -273,8 +291,10 @@ class Service:
             outcome = exc.kind.value if isinstance(exc, ServiceError) else "cancelled"
             settle(ledger, account, reservation, entry, None, batch, outcome)
             raise
+        # Every image withheld by the classifier: nothing delivered, nothing charged.
+        outcome = "withheld" if result.nothing_delivered else "ok"
         result.cost_micro_usd = await anyio.to_thread.run_sync(
-            settle, ledger, account, reservation, entry, result.usage, batch, "ok"
+            settle, ledger, account, reservation, entry, result.usage, batch, outcome
         )
         return result
 
@@ -293,7 +313,12 @@ class Service:
             return Result(entry.id, candidates, self._usage(plan, text_tokens))
         thought = await self._think(plan, request, reading.plan, events)
         panels = await plan_panels(plan, self.text)
-        previews = Previews(self, plan, events) if events is not None and request.previews else None
+        # With a classifier, no preview leaves: it would show an image before it is judged.
+        previews = (
+            Previews(self, plan, events)
+            if events is not None and request.previews and self.safety.classifier is None
+            else None
+        )
         try:
             drawn = await self.draw(
                 entry, plan.jobs, request.priority, cancel, progress, previews.from_worker if previews else None
@@ -304,13 +329,42 @@ class Service:
         images = drawn.images
         if plan.mask is not None:
             images = await self._masked(images, plan)
-        outs = await self._encode(images, plan)
+        verdicts = await self._judged(images, plan)
+        kept = [i for i, v in enumerate(verdicts) if v is None]
+        # What is shown: the plan narrowed to the images let through (their usage is what is charged).
+        shown = plan if len(kept) == len(images) else replace(plan, jobs=[plan.jobs[i] for i in kept])
+        shown_images = [images[i] for i in kept]
+        outs = await self._encode(shown_images, shown)
         describe = partial(self.backends.describe, entry)
-        candidates, text_tokens = await compose(plan, images, outs, panels, self.text, describe)
-        usage = self._usage(plan, text_tokens, text_tokens_of(thought) if thought else 0)
+        shown_panels = [panels[i] for i in kept] if panels is not None else None
+        candidates, text_tokens = await compose(shown, shown_images, outs, shown_panels, self.text, describe)
+        withheld = {i: v for i, v in enumerate(verdicts) if v is not None}
+        if withheld and panels is not None:
+            withheld = {0: next(iter(withheld.values()))}  # one candidate of panels, some withheld
+        elif withheld:
+            rest = iter(candidates)
+            candidates = [[] if i in withheld else next(rest) for i in range(len(images))]
+        usage = self._usage(shown, text_tokens, text_tokens_of(thought) if thought else 0)
         return Result(
-            entry.id, candidates, usage, batch_size=drawn.batch_size, thought=thought, prompt=plan.jobs[0].prompt
+            entry.id, candidates, usage, batch_size=drawn.batch_size, thought=thought, prompt=plan.jobs[0].prompt,
+            withheld=withheld,
+        )  # fmt: skip
+
+    async def _judged(self, images: list[Image.Image], plan: Plan) -> list[Verdict | None]:
+        """The classifier's verdict on each image (None: let through), off the loop."""
+        if self.safety.classifier is None:
+            return [None] * len(images)
+        loop = asyncio.get_running_loop()
+        verdicts = await asyncio.gather(
+            *(
+                loop.run_in_executor(self.pool, self.safety.check_image, im, job.prompt)
+                for im, job in zip(images, plan.jobs, strict=True)
+            )
         )
+        for verdict in verdicts:
+            if verdict is not None:
+                log.info("image withheld (%s) for %s", verdict.reason, plan.entry.id)
+        return list(verdicts)
 
     async def draw(
         self,

@@ -417,6 +417,64 @@ def env(
     Console().print(table)
 
 
+def parse_size(value: str | None) -> tuple[int, int] | None:
+    if value is None:
+        return None
+    width, sep, height = value.lower().partition("x")
+    if not sep or not width.isdigit() or not height.isdigit():
+        raise fail(f"--size must be WIDTHxHEIGHT, such as 1024x1024, not {value!r}")
+    return int(width), int(height)
+
+
+@app.command()
+def verify(
+    image: Annotated[Path, typer.Argument(help="The image to check (PNG, JPEG or WebP).", exists=True, dir_okay=False)],
+    trust: Annotated[
+        Path | None, typer.Option("--trust", help="A CA certificate (PEM) to trust as the manifest's signer's root.")
+    ] = None,
+    size: Annotated[
+        str | None,
+        typer.Option(
+            "--size", help="Read the watermark at this size (WIDTHxHEIGHT): the image's own, if it was resized."
+        ),
+    ] = None,
+) -> None:
+    """Look for a Plantain image's marks: the invisible watermark and the C2PA manifest. Exits 0 when
+    either is found, 1 when neither is."""
+    import io
+
+    from PIL import Image, UnidentifiedImageError
+
+    from plantain.imaging.credentials import read_credentials
+    from plantain.imaging.decode import sniff_mime_type
+    from plantain.imaging.watermark import BITS, read
+
+    data = image.read_bytes()
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            reading = read(im, parse_size(size))
+    except (UnidentifiedImageError, OSError) as exc:
+        raise fail(f"{image} cannot be read as an image: {exc}") from exc
+    console = Console(highlight=False)
+    found = "[green]found[/green]" if reading.found else "[red]not found[/red]"
+    console.print(f"Watermark: {found} ({reading.bits_matched} of {len(BITS)} bits)")
+    credentials = read_credentials(data, sniff_mime_type(data), trust.read_bytes() if trust else None)
+    if not credentials.found:
+        console.print("Content credentials: [red]none[/red]")
+    else:
+        state = {"Trusted": "[green]trusted[/green]", "Valid": "valid, signer not trusted (--trust CA.pem)"}.get(
+            credentials.state, f"[red]{credentials.state.lower() or 'invalid'}[/red]"
+        )
+        console.print(f"Content credentials: {state}")
+        console.print(f"  generator: {credentials.generator}")
+        console.print(f"  model: {credentials.model}")
+        console.print(f"  signed by: {credentials.signer} ({credentials.issuer})")
+        for problem in credentials.problems:
+            console.print(f"  [red]{problem}[/red]")
+    sound = credentials.found and credentials.state in ("Trusted", "Valid")
+    raise typer.Exit(0 if reading.found or sound else 1)
+
+
 batch_app = typer.Typer(help="Batch jobs: run a JSONL file here or on Ray, follow a job.", no_args_is_help=True)
 app.add_typer(batch_app, name="batch")
 

@@ -86,6 +86,17 @@ class Settings(BaseSettings):
     image_classifier: str = Field(
         default="", description="An image classifier hook as module:attribute, judging each image before it is sent."
     )
+    watermark: bool = Field(default=True, description="Embed the invisible watermark in every image made.")
+    content_credentials: bool = Field(
+        default=True, description="Embed a signed C2PA manifest (generator, model) in every image made."
+    )
+    c2pa_cert: Path | None = Field(
+        default=None,
+        description="PEM certificate chain (signer first) that signs the C2PA manifests; default: a CA and signer "
+        "made once in data_dir/credentials.",
+    )
+    c2pa_key: Path | None = Field(default=None, description="PEM private key of PLANTAIN_C2PA_CERT's signer.")
+    c2pa_tsa_url: str = Field(default="", description="RFC 3161 time-stamp authority for the C2PA signatures.")
     signature_secret: str = Field(
         default_factory=lambda: secrets.token_hex(32), description="Key of the thoughtSignature HMAC."
     )

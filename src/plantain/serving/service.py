@@ -52,6 +52,7 @@ from plantain.imaging.mask import apply_mask
 from plantain.serving.accounting import Account, admit, check_model_allowed, estimate, settle
 from plantain.serving.answers import compose, plan_panels, text_call, text_only
 from plantain.serving.plan import Plan, instruction, plan_generation
+from plantain.serving.provenance import Provenance
 from plantain.serving.safety import Safety
 from plantain.store.ledger import Charge, Ledger
 from plantain.text.base import TextBackend
@@ -104,6 +105,7 @@ class Service:
         self.engine = Engine(settings.max_wait_ms / 1000, settings.max_queue)
         self.pool = ThreadPoolExecutor(settings.encode_workers, thread_name_prefix="plantain-encode")
         self.safety = Safety.from_settings(settings)
+        self.provenance = Provenance(settings)
         # Loads, unloads and the memory budget, one at a time.
         self._load_lock = threading.Lock()
 
@@ -326,7 +328,8 @@ class Service:
         finally:
             if previews is not None:
                 await previews.flush()
-        images = drawn.images
+        # Watermarked as drawn, before a mask puts back the input's own pixels around the edit.
+        images = await self._marked(drawn.images)
         if plan.mask is not None:
             images = await self._masked(images, plan)
         verdicts = await self._judged(images, plan)
@@ -349,6 +352,12 @@ class Service:
             entry.id, candidates, usage, batch_size=drawn.batch_size, thought=thought, prompt=plan.jobs[0].prompt,
             withheld=withheld,
         )  # fmt: skip
+
+    async def _marked(self, images: list[Image.Image]) -> list[Image.Image]:
+        if not self.provenance.watermark:
+            return images
+        loop = asyncio.get_running_loop()
+        return list(await asyncio.gather(*(loop.run_in_executor(self.pool, self.provenance.mark, im) for im in images)))
 
     async def _judged(self, images: list[Image.Image], plan: Plan) -> list[Verdict | None]:
         """The classifier's verdict on each image (None: let through), off the loop."""
@@ -463,9 +472,15 @@ class Service:
         if cancel.cancelled:
             raise cancelled_error()
         big = await self.upscale_image(entry, image, factor)
-        data = await anyio.to_thread.run_sync(
-            encode_image, big, request.output_mime_type, request.output_quality, self.settings.png_compress_level
-        )
+
+        def encode() -> bytes:
+            marked = self.provenance.mark(big)
+            data = encode_image(
+                marked, request.output_mime_type, request.output_quality, self.settings.png_compress_level
+            )
+            return self.provenance.sign(data, request.output_mime_type, entry.id)
+
+        data = await anyio.to_thread.run_sync(encode)
         out = ImageOut(data, request.output_mime_type, big.width, big.height, 0, self.signature(data, entry.id))
         usage = Usage(
             prompt_text_tokens=0,
@@ -524,7 +539,8 @@ class Service:
         loop = asyncio.get_running_loop()
 
         def one(image: Image.Image, seed: int) -> ImageOut:
-            data = self.encode(image, plan)
+            # The answer, not its previews, carries the signed manifest.
+            data = self.provenance.sign(self.encode(image, plan), plan.output_mime_type, plan.entry.id)
             return ImageOut(
                 data, plan.output_mime_type, image.width, image.height, seed, self.signature(data, plan.entry.id)
             )

@@ -91,12 +91,31 @@ def embed(image: Image.Image) -> Image.Image:
     # Only the largest singular value moves: add (wanted - s) along its own singular vectors.
     coefficients += (wanted - s)[:, None, None] * (u[:, :, None] * v[:, None, :])
     _unblocks(idctn(coefficients, norm="ortho", axes=(1, 2)), approx)
-    shift = pywt.idwt2((approx, details), "haar") - plane
-    # Back to RGB with Y and V unchanged: a change of U moves blue and green only.
+    wanted_plane = pywt.idwt2((approx, details), "haar")
     out = rgb.astype(np.float64)
-    out[:height, :width, 2] += 2.032 * shift
-    out[:height, :width, 1] -= 0.395 * shift
+    out[:height, :width] = towards_chroma(out[:height, :width], wanted_plane)
     return Image.fromarray(np.clip(np.rint(out), 0, 255).astype(np.uint8))
+
+
+# U as a linear function of RGB: U = 128 + U_WEIGHTS . (R, G, B).
+U_WEIGHTS = 0.492 * np.array([-0.299, -0.587, 1 - 0.114])
+
+
+def towards_chroma(rgb: np.ndarray, wanted: np.ndarray, rounds: int = 3) -> np.ndarray:
+    """Each pixel moved the least distance that gives it the wanted U, within 0..255. Flat, saturated
+    colours are what the built-in model draws (white grounds, pure red): where blue is at 255 the
+    change is carried by red and green instead, or the clipped mark would be lost."""
+    out = rgb.copy()
+    for _ in range(rounds):
+        residual = wanted - (out @ U_WEIGHTS + 128.0)
+        # Channels that can still move in the direction each pixel needs.
+        step = np.sign(residual)[..., None] * np.sign(U_WEIGHTS)
+        free = ((step > 0) & (out < 255)) | ((step < 0) & (out > 0))
+        weights = np.where(free, U_WEIGHTS, 0.0)
+        norm = (weights**2).sum(axis=-1)
+        move = np.divide(residual, norm, out=np.zeros_like(residual), where=norm > 0)
+        out = np.clip(out + move[..., None] * weights, 0, 255)
+    return out
 
 
 def read(image: Image.Image, size: tuple[int, int] | None = None) -> WatermarkReading:

@@ -108,7 +108,7 @@ def usage(
                 raise not_found(f"no key is named {key!r}")
             key_id = found[0]
     elif key is not None and key != info.name:
-        raise ServiceError(ErrorKind.PERMISSION_DENIED, "A key sees only its own usage.")
+        raise not_found(f"no key is named {key!r}")  # not "forbidden": that would say it exists
     start = None
     if since is not None:
         try:

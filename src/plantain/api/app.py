@@ -28,6 +28,7 @@ from plantain.api import (
 )
 from plantain.api.dialect_paths import OPENAI_ROOT, DialectPaths
 from plantain.api.request_id import RequestId
+from plantain.api.security import AuthFailures, SecurityHeaders
 from plantain.core.catalog import Catalog, load_catalog
 from plantain.core.settings import Settings
 from plantain.serving.batch_runner import BatchRunner
@@ -107,6 +108,7 @@ def create_app(
     app.state.service = service
     app.state.database = database
     app.state.keys = KeyStore(database)
+    app.state.auth_failures = AuthFailures(settings.auth_failures_per_minute)
     app.state.files = file_store
     app.state.batches = batch_store
     app.state.batch_runner = runner
@@ -115,6 +117,7 @@ def create_app(
     app.add_middleware(DialectPaths)
     app.add_middleware(observe.RequestMetrics, service=service)
     app.add_middleware(RequestId)
+    app.add_middleware(SecurityHeaders)
     # OpenAI's paths first: they lie under /v1/, which is otherwise Google's.
     errors.install(app, [errors.OPENAI, errors.GEMINI])
 

@@ -6,6 +6,7 @@ import hmac
 
 from fastapi import Request
 
+from plantain.api.security import AuthFailures
 from plantain.core.errors import ErrorKind, ServiceError
 from plantain.core.settings import Settings
 from plantain.store.keys import KeyInfo, KeyStore
@@ -33,6 +34,10 @@ def check_key(request: Request, settings: Settings, keys: KeyStore | None) -> Ke
     at once by every process sharing the database."""
     if settings.auth == "off":
         return None
+    failures: AuthFailures | None = getattr(request.app.state, "auth_failures", None)
+    client = request.client.host if request.client else ""
+    if failures is not None:
+        failures.check(client)
     key = request_key(request)
     if key is None:
         raise ServiceError(ErrorKind.UNAUTHENTICATED, MISSING_KEY)
@@ -40,5 +45,7 @@ def check_key(request: Request, settings: Settings, keys: KeyStore | None) -> Ke
         return None
     info = keys.verify(key) if keys is not None else None
     if info is None:
+        if failures is not None:
+            failures.failed(client)
         raise ServiceError(ErrorKind.KEY_INVALID, "API key not valid. Please pass a valid API key.")
     return info

@@ -22,6 +22,11 @@ class Settings(BaseSettings):
     # Serving.
     api_keys: str = Field(default="", description="Accepted API keys, comma separated.")
     auth: str = Field(default="on", pattern="^(on|off)$", description="'off' serves without keys (explicit only).")
+    auth_failures_per_minute: int = Field(
+        default=20,
+        ge=0,
+        description="Failed authentications a client address may make a minute before 429s; 0: no limit.",
+    )
     max_request_bytes: int = Field(default=20 * 1024 * 1024, ge=1024, description="Largest request body accepted.")
     max_wait_ms: float = Field(default=2.0, ge=0, description="Longest wait of a lone request for company.")
     max_queue: int = Field(default=64, ge=1, description="Queued images per model before 429.")

@@ -105,6 +105,16 @@ def towards_chroma(rgb: np.ndarray, wanted: np.ndarray, rounds: int = 3) -> np.n
     """Each pixel moved the least distance that gives it the wanted U, within 0..255. Flat, saturated
     colours are what the built-in model draws (white grounds, pure red): where blue is at 255 the
     change is carried by red and green instead, or the clipped mark would be lost."""
+    out = rgb + ((wanted - (rgb @ U_WEIGHTS + 128.0)) / (U_WEIGHTS @ U_WEIGHTS))[..., None] * U_WEIGHTS
+    clipped = ((out < 0) | (out > 255)).any(axis=-1)
+    if not clipped.any():
+        return out
+    # The pixels that left 0..255 (white grounds, pure colours) again, from where they were.
+    out[clipped] = _within_range(rgb[clipped], wanted[clipped], rounds)
+    return out
+
+
+def _within_range(rgb: np.ndarray, wanted: np.ndarray, rounds: int) -> np.ndarray:
     out = rgb.copy()
     for _ in range(rounds):
         residual = wanted - (out @ U_WEIGHTS + 128.0)

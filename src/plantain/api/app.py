@@ -29,6 +29,7 @@ from plantain.api import (
 from plantain.api.dialect_paths import OPENAI_ROOT, DialectPaths
 from plantain.api.request_id import RequestId
 from plantain.api.security import AuthFailures, SecurityHeaders
+from plantain.api.slow_body import SlowBody
 from plantain.core.catalog import Catalog, load_catalog
 from plantain.core.settings import Settings
 from plantain.serving.batch_runner import BatchRunner
@@ -114,6 +115,7 @@ def create_app(
     app.state.batch_runner = runner
     observe.watch(service)
     tracing.instrument(app)
+    app.add_middleware(SlowBody, min_rate=settings.min_body_rate)
     app.add_middleware(DialectPaths)
     app.add_middleware(observe.RequestMetrics, service=service)
     app.add_middleware(RequestId)

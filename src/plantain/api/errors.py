@@ -58,6 +58,7 @@ _KIND_BY_CODE = {
     403: ErrorKind.PERMISSION_DENIED,
     404: ErrorKind.NOT_FOUND,
     405: ErrorKind.METHOD_NOT_ALLOWED,
+    408: ErrorKind.SLOW_BODY,
     413: ErrorKind.TOO_LARGE,
     429: ErrorKind.EXHAUSTED,
     501: ErrorKind.UNIMPLEMENTED,

@@ -14,6 +14,7 @@ from enum import StrEnum
 class ErrorKind(StrEnum):
     INVALID = "invalid"  # the request is wrong: fix it and send again
     TOO_LARGE = "too_large"  # the body is over the size limit
+    SLOW_BODY = "slow_body"  # the body did not arrive in time (a stalled or trickling client)
     UNAUTHENTICATED = "unauthenticated"  # no key
     KEY_INVALID = "key_invalid"  # a key, but not one we know
     PERMISSION_DENIED = "permission_denied"  # a known key that may not do this

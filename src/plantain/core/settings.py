@@ -28,6 +28,11 @@ class Settings(BaseSettings):
         description="Failed authentications a client address may make a minute before 429s; 0: no limit.",
     )
     max_request_bytes: int = Field(default=20 * 1024 * 1024, ge=1024, description="Largest request body accepted.")
+    min_body_rate: int = Field(
+        default=64 * 1024,
+        ge=1,
+        description="Bytes a second a request body must keep arriving at, on average after a 10 s grace; else 408.",
+    )
     max_wait_ms: float = Field(default=2.0, ge=0, description="Longest wait of a lone request for company.")
     max_queue: int = Field(default=64, ge=1, description="Queued images per model before 429.")
     request_timeout: float = Field(default=600.0, gt=0, description="Deadline of a request without X-Server-Timeout.")

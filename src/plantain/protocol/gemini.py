@@ -167,11 +167,24 @@ def validation_error(exc: ValidationError) -> ServiceError:
     return error
 
 
+# Parts a request may hold in all its turns: far past any conversation, and a bound on the work a
+# body within the size limit can ask for (20 MB of one-letter text parts would be millions).
+MAX_PARTS = 1000
+
+
+def check_parts(contents: list[Content]) -> None:
+    count = sum(len(c.parts) for c in contents)
+    if count > MAX_PARTS:
+        raise invalid_argument(f"contents holds {count:,} parts; a request may hold at most {MAX_PARTS:,}", "contents")
+
+
 def parse_generate(body: Any) -> GenerateContentRequest:
     try:
-        return GenerateContentRequest.model_validate(body)
+        req = GenerateContentRequest.model_validate(body)
     except ValidationError as exc:
         raise validation_error(exc) from exc
+    check_parts(req.contents)
+    return req
 
 
 def parse_count(body: Any) -> CountTokensRequest:
@@ -181,6 +194,7 @@ def parse_count(body: Any) -> CountTokensRequest:
         raise validation_error(exc) from exc
     if (req.contents is None) == (req.generate_content_request is None):
         raise invalid_argument("countTokens takes exactly one of 'contents' or 'generateContentRequest'")
+    check_parts(req.contents if req.contents is not None else req.generate_content_request.contents)  # type: ignore[union-attr]
     return req
 
 
@@ -452,6 +466,7 @@ def model_not_found(model_id: str, method: str, version: str) -> ServiceError:
 STATUS: dict[ErrorKind, tuple[int, str]] = {
     ErrorKind.INVALID: (400, "INVALID_ARGUMENT"),
     ErrorKind.TOO_LARGE: (413, "INVALID_ARGUMENT"),
+    ErrorKind.SLOW_BODY: (408, "DEADLINE_EXCEEDED"),
     ErrorKind.UNAUTHENTICATED: (403, "PERMISSION_DENIED"),
     ErrorKind.KEY_INVALID: (400, "INVALID_ARGUMENT"),
     ErrorKind.PERMISSION_DENIED: (403, "PERMISSION_DENIED"),

@@ -270,6 +270,7 @@ def stream_event(kind: Literal["generation", "edit"], event: str, image: ImageOu
 STATUS: dict[ErrorKind, tuple[int, str, str | None]] = {
     ErrorKind.INVALID: (400, "invalid_request_error", "invalid_value"),
     ErrorKind.TOO_LARGE: (400, "invalid_request_error", "request_too_large"),
+    ErrorKind.SLOW_BODY: (408, "invalid_request_error", "request_timeout"),
     ErrorKind.UNAUTHENTICATED: (401, "invalid_request_error", "invalid_api_key"),
     ErrorKind.KEY_INVALID: (401, "invalid_request_error", "invalid_api_key"),
     ErrorKind.PERMISSION_DENIED: (403, "invalid_request_error", "model_not_allowed"),

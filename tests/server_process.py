@@ -37,9 +37,13 @@ class Server:
 
 @contextmanager
 def server_process(
-    env: dict[str, str] | None = None, log: Path | None = None, args: list[str] | None = None
+    env: dict[str, str] | None = None,
+    log: Path | None = None,
+    args: list[str] | None = None,
+    wrap: list[str] | None = None,
 ) -> Iterator[Server]:
-    """Start `plantain serve [args]` with the test key, wait until it answers, stop it on exit."""
+    """Start `plantain serve [args]` with the test key, wait until it answers, stop it on exit.
+    `wrap` goes before the command (a program that sets up, then execs its arguments)."""
     port = free_port()
     full_env = {
         **os.environ,
@@ -58,7 +62,18 @@ def server_process(
     args = args or []
     ray = "--ray" in args
     proc = subprocess.Popen(
-        [sys.executable, "-m", "plantain.cli", "serve", "--host", "127.0.0.1", "--port", str(port), *args],
+        [
+            *(wrap or []),
+            sys.executable,
+            "-m",
+            "plantain.cli",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            *args,
+        ],
         env=full_env,
         stdout=out,
         stderr=subprocess.STDOUT,

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from plantain.core.errors import ErrorKind, ServiceError, invalid_argument
@@ -91,6 +93,17 @@ def install(app: FastAPI, formats: list[ErrorFormat]) -> None:
         first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
         where = ".".join(str(x) for x in first["loc"])
         return render(request, invalid_argument(f"Invalid value at '{where}': {first['msg']}", where))
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    @app.exception_handler(PoolTimeout)
+    async def _store_down(request: Request, exc: Exception) -> Response:
+        # The database unreachable (or SQLite busy past its timeout): nothing was written, so the
+        # request can be sent again once it is back; every transaction either committed or did not.
+        log.error("the store is unavailable on %s %s: %s", request.method, request.url.path, exc.__class__.__name__)
+        return render(
+            request, ServiceError(ErrorKind.UNAVAILABLE, "The store is unavailable; retry shortly.", retry_after=5)
+        )
 
     @app.exception_handler(Exception)
     async def _internal(request: Request, exc: Exception) -> Response:

@@ -321,17 +321,47 @@ class PipelineQueue:
         except Interrupted:
             INTERRUPTED.labels(self.name).inc()
             images = []
-        except Exception as exc:  # a backend failure fails this batch's tickets, not the worker
+        except Exception as exc:  # a backend failure fails its own tickets, never the worker
+            out_of_memory = is_out_of_memory(exc)
+            if out_of_memory:
+                free_device_memory()
+                if len(jobs) > 1 and twin is None:
+                    # Smaller batches from now on: the device said this size does not fit.
+                    self.max_batch = max(1, min(self.max_batch, len(jobs)) // 2)
+                    log.warning("model %s: out of device memory at a batch of %d; batching up to %d now",
+                                self.name, len(jobs), self.max_batch)  # fmt: skip
+            if len(batch) > 1:
+                # Which request it was cannot be told from the exception: each one again, alone, so
+                # only the one that fails alone fails (and, out of memory, smaller batches may fit).
+                log.warning("model %s failed on a batch of %d requests (%s); running each alone",
+                            self.name, len(batch), exc.__class__.__name__)  # fmt: skip
+                for t in batch:
+                    if t.live:
+                        self._run_batch([t], twin)
+                    else:
+                        self._finish([t], [])
+                return
             log.exception("model %s failed on a batch of %d", self.name, len(jobs))
             for t in batch:
                 t.state = State.FAILED
                 JOBS.labels(self.name, "failed").inc(len(t.jobs))
-                failure = ServiceError(ErrorKind.INTERNAL, f"The model failed to generate: {exc.__class__.__name__}")
+                if out_of_memory:
+                    failure = ServiceError(
+                        ErrorKind.UNAVAILABLE, "The device ran out of memory for this request; retry.", retry_after=2
+                    )
+                else:
+                    failure = ServiceError(
+                        ErrorKind.INTERNAL, f"The model failed to generate: {exc.__class__.__name__}"
+                    )
                 t.resolve(None, failure)
             return
         if twin is None:  # the batch-forming targets follow the queue's own batches
             self._last_batch_seconds = time.monotonic() - start
             self._last_batch_size = len(jobs)
+        self._finish(batch, images)
+
+    def _finish(self, batch: list[Ticket], images: list[Image.Image]) -> None:
+        """Hand each ticket its images (in batch order), or say why it has none."""
         offset = 0
         for t in batch:
             mine = images[offset : offset + len(t.jobs)]
@@ -346,6 +376,19 @@ class PipelineQueue:
                 t.state = State.DONE
                 t.resolve(mine)
             JOBS.labels(self.name, t.state.value).inc(len(t.jobs))
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """torch's OutOfMemoryError (CUDA, and the other devices' which share the name), or the host's."""
+    return isinstance(exc, MemoryError) or type(exc).__name__ == "OutOfMemoryError"
+
+
+def free_device_memory() -> None:
+    """Give the allocator's cached blocks back after an out-of-memory error, so the next try can use them."""
+    import torch
+
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
 
 
 class Engine:

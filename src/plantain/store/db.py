@@ -25,6 +25,9 @@ def database_url(url: str, data_dir: Path) -> str:
 def make_engine(url: str) -> Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    if url.startswith("postgresql+psycopg://"):
+        # An unreachable server is known in seconds (a 503), not after the system's TCP timeout.
+        return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 5})
     if not url.startswith("sqlite"):
         return create_engine(url, pool_pre_ping=True)
     engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})

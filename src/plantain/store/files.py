@@ -7,6 +7,7 @@ last chunk has arrived and the length checks out, so no half-written file is eve
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import secrets
@@ -35,6 +36,17 @@ class Progress:
     """An upload still under way: how many bytes have arrived."""
 
     received: int
+
+
+def refused_for_space(exc: OSError) -> Exception:
+    """A full disk (or quota, or file size limit) is the server's trouble, said plainly and retryable;
+    any other write error stays what it is."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        return ServiceError(
+            ErrorKind.UNAVAILABLE, "The server has no room to store this file now; nothing was kept. Retry later.",
+            retry_after=60,
+        )  # fmt: skip
+    return exc
 
 
 def _aware(t: datetime) -> datetime:
@@ -102,8 +114,13 @@ class FileStore:
             raise invalid_argument(f"X-Goog-Upload-Offset is {offset} but {have} bytes have been received")
         if have + len(data) > upload.size_bytes:
             raise invalid_argument(f"more bytes than the {upload.size_bytes} declared at the start of the upload")
-        with part.open("ab") as f:
-            f.write(data)
+        try:
+            with part.open("ab") as f:
+                f.write(data)
+        except OSError as exc:
+            # Nothing of this chunk is kept: the client may ask for the offset and send it again.
+            os.truncate(part, have)
+            raise refused_for_space(exc) from exc
         if not finalize:
             return Progress(have + len(data))
         if have + len(data) != upload.size_bytes:
@@ -125,6 +142,15 @@ class FileStore:
         with part.open("rb") as f:
             os.fsync(f.fileno())
         os.replace(part, self.files / file_id)
+        try:
+            return self._record(file_id, upload, sha256, source, purpose, now)
+        except BaseException:
+            (self.files / file_id).unlink(missing_ok=True)  # never a file without its row
+            raise
+
+    def _record(
+        self, file_id: str, upload: UploadSession, sha256: str, source: str, purpose: str | None, now: datetime
+    ) -> StoredFile:
         row = StoredFile(id=file_id, owner=upload.owner, display_name=upload.display_name, mime_type=upload.mime_type,
                          size_bytes=upload.size_bytes, sha256=sha256, source=source, purpose=purpose,
                          created_at=now, expires_at=now + self.ttl)  # fmt: skip
@@ -152,7 +178,11 @@ class FileStore:
     ) -> StoredFile:
         self.uploads.mkdir(parents=True, exist_ok=True)
         part = self.uploads / f"{secrets.token_urlsafe(16)}.part"
-        part.write_bytes(data)
+        try:
+            part.write_bytes(data)
+        except OSError as exc:
+            part.unlink(missing_ok=True)
+            raise refused_for_space(exc) from exc
         now = datetime.now(UTC)
         upload = UploadSession(id="", owner=owner, display_name=display_name, mime_type=mime_type,
                                size_bytes=len(data), expires_at=now)  # fmt: skip

@@ -23,6 +23,7 @@ from plantain.api import (
     observe,
     openai,
     openai_batches,
+    openapi,
     playground,
     tracing,
 )
@@ -103,9 +104,7 @@ def create_app(
         service.close()
         database.close()
 
-    app = FastAPI(
-        title="Plantain", version=__version__, docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
-    )
+    app = FastAPI(title="Plantain", version=__version__, docs_url=None, redoc_url=None, lifespan=lifespan)
     app.state.service = service
     app.state.database = database
     app.state.keys = KeyStore(database)
@@ -127,6 +126,7 @@ def create_app(
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
+    openapi.install(app)
     app.include_router(health.router)
     app.include_router(playground.router)
     app.mount("/playground", playground.assets(), name="playground")

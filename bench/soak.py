@@ -239,6 +239,7 @@ def main(
     }
     console.print(f"RSS: first minute {statistics.mean(first):.0f} MB, last minute {statistics.mean(last):.0f} MB "
                   f"({growth:+.1%}); peak {max(r for _, r in samples):.0f} MB")  # fmt: skip
+    console.print("RSS every 10 s (MB): " + " ".join(f"{r:.0f}" for t, r in samples if int(t) % 10 == 0))
     console.print(f"ledger, paid rows by dialect: {paid} (expected {ledger_expected}); other rows: {others}")
     for name, ok in checks.items():
         console.print(f"{'PASS' if ok else 'FAIL'}  {name}")
@@ -250,7 +251,8 @@ def main(
     out.write_text(json.dumps({
         "clients": clients, "seconds": seconds, "rows": rows, "checks": checks,
         "rss_mb": {"first_minute": round(statistics.mean(first)), "last_minute": round(statistics.mean(last)),
-                   "peak": round(max(r for _, r in samples)), "growth": round(growth, 4)},
+                   "peak": round(max(r for _, r in samples)), "growth": round(growth, 4),
+                   "every_10_s": [round(r) for t, r in samples if int(t) % 10 == 0]},
         "ledger": {"paid_by_dialect": paid, "expected": ledger_expected, "other_outcomes": others},
         "machine": m,
     }, indent=2) + "\n")  # fmt: skip

@@ -3,7 +3,8 @@
 A device batch at 1024x1024 allocates hundreds of MB of activations and images and frees them; the
 C allocator (glibc) keeps most of it for reuse, so a server's resident memory stays at its busiest
 batch's. Trimming after every batch would make the next one fault its pages in again, so a queue
-trims once it has been idle for a while (and not again until it has run another batch).
+trims once it has been idle for a while (and not again until it has run another batch), and under
+steady load, between batches, once every BUSY_SECONDS.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ import ctypes
 import ctypes.util
 import functools
 
-# A queue trims after this long without work.
+# A queue trims after this long without work, and, busy, at most this often.
 IDLE_SECONDS = 2.0
+BUSY_SECONDS = 20.0
 
 
 @functools.cache

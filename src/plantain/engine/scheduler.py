@@ -67,6 +67,7 @@ class PipelineQueue:
         self._last_batch_size = 1
         self._last_batch_seconds = 1.0
         self._free_since = time.monotonic()
+        self._trimmed_at = time.monotonic()
         self.backend = backend
         self.limit = max_batch  # the catalog's bound: a ticket's candidates may always reach it
         # Made on first need: interactive work run inside a batch-priority batch's step hook.
@@ -238,6 +239,7 @@ class PipelineQueue:
                     break
             if trim:  # outside the lock: a submit never waits for it
                 memory.release_free_memory()
+                self._trimmed_at = time.monotonic()
                 continue
             try:
                 self._execute(batch)
@@ -245,6 +247,11 @@ class PipelineQueue:
                 with self._cv:
                     self._busy = False
                     self._ran = True
+            if time.monotonic() - self._trimmed_at >= memory.BUSY_SECONDS:
+                # Never idle under steady load: trim now and then between batches all the same, or
+                # the allocator's arenas keep growing with the threads that encode and answer.
+                memory.release_free_memory()
+                self._trimmed_at = time.monotonic()
 
     def _execute(self, batch: list[Ticket]) -> None:
         try:

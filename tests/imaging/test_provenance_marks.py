@@ -4,6 +4,7 @@ invisible-watermark library both ways, the manifest signed, read, trusted and br
 from __future__ import annotations
 
 import io
+import multiprocessing
 from pathlib import Path
 
 import numpy as np
@@ -77,3 +78,26 @@ def test_credentials_sign_read_trust_and_break(tmp_path: Path, fmt: str, mime: s
     tampered[-40] ^= 0xFF
     broken = read_credentials(bytes(tampered), mime)
     assert broken.found and (broken.state == "Invalid" or broken.problems)
+
+
+def _make(folder: str) -> None:
+    make_certificates(Path(folder))
+
+
+def test_processes_starting_together_share_one_signer(tmp_path: Path) -> None:
+    """Several processes making the certificates at once (a Ray Serve ingress and its replicas) end
+    with one consistent set: the key signs for the chain's certificate."""
+    folder = tmp_path / "credentials"
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(4) as pool:
+        pool.map(_make, [str(folder)] * 8)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["credentials"]  # no drafts left behind
+    ca, chain, key = make_certificates(folder)
+    signed = Credentials.from_files(chain, key, "1").sign(encoded_png(), "image/png", "m")
+    assert read_credentials(signed, "image/png", ca.read_bytes()).state == "Trusted"
+
+
+def encoded_png() -> bytes:
+    buf = io.BytesIO()
+    picture(5, (256, 256)).save(buf, format="PNG")
+    return buf.getvalue()

@@ -101,6 +101,62 @@ REPLIES: dict[str, dict[str, Any]] = {
     "ImagesResponse": obj(
         {"created": INTEGER, "data": {"type": "array", "items": ANY_OBJECT}, "usage": ANY_OBJECT}, ("created", "data")
     ),
+    "Model": obj(
+        {
+            "name": STRING,
+            "baseModelId": STRING,
+            "displayName": STRING,
+            "inputTokenLimit": INTEGER,
+            "supportedGenerationMethods": {"type": "array", "items": STRING},
+        },
+        ("name", "baseModelId", "displayName", "supportedGenerationMethods"),
+    ),
+    "ModelList": obj(
+        {
+            "models": {"type": "array", "items": {"$ref": "#/components/schemas/Model"}},
+            "nextPageToken": STRING,
+            "object": {"const": "list"},
+            "data": {"type": "array", "items": ANY_OBJECT},
+        },
+        ("models",),
+    ),
+    "File": obj(
+        {
+            "name": STRING,
+            "mimeType": STRING,
+            "sizeBytes": STRING,
+            "uri": STRING,
+            "state": STRING,
+            "sha256Hash": STRING,
+            "source": STRING,
+        },
+        ("name", "mimeType", "sizeBytes", "uri", "state"),
+    ),
+    "FileList": obj(
+        {"files": {"type": "array", "items": {"$ref": "#/components/schemas/File"}}, "nextPageToken": STRING}
+    ),
+    "OperationList": obj(
+        {"operations": {"type": "array", "items": {"$ref": "#/components/schemas/Operation"}}, "nextPageToken": STRING}
+    ),
+    "OpenAIFile": obj(
+        {
+            "id": STRING,
+            "object": {"const": "file"},
+            "bytes": INTEGER,
+            "created_at": INTEGER,
+            "filename": STRING,
+            "purpose": STRING,
+        },
+        ("id", "object", "bytes", "filename", "purpose"),
+    ),
+    "OpenAIBatch": obj(
+        {"id": STRING, "object": {"const": "batch"}, "endpoint": STRING, "status": STRING},
+        ("id", "object", "endpoint", "status"),
+    ),
+    "OpenAIList": obj(
+        {"object": {"const": "list"}, "data": {"type": "array", "items": ANY_OBJECT}, "has_more": BOOLEAN},
+        ("object", "data"),
+    ),
 }
 
 
@@ -169,10 +225,28 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("post", "/upload/v1/files"): json_body(gemini.UploadStart),
 }
 BINARY = ("/download/", "/v1/images/content/", "/openai/v1/files/{file_id}/content")
+# The 200 body of each route, by (method, path): exact paths, then path endings.
 REPLY_SCHEMAS = {
-    "/v1/images/generations": ref("ImagesResponse"), "/openai/v1/images/generations": ref("ImagesResponse"),
-    "/v1/images/edits": ref("ImagesResponse"), "/openai/v1/images/edits": ref("ImagesResponse"),
+    ("post", "/v1/images/generations"): "ImagesResponse", ("post", "/openai/v1/images/generations"): "ImagesResponse",
+    ("post", "/v1/images/edits"): "ImagesResponse", ("post", "/openai/v1/images/edits"): "ImagesResponse",
+    ("post", "/openai/v1/files"): "OpenAIFile", ("get", "/openai/v1/files"): "OpenAIList",
+    ("get", "/openai/v1/files/{file_id}"): "OpenAIFile",
+    ("post", "/openai/v1/batches"): "OpenAIBatch", ("get", "/openai/v1/batches"): "OpenAIList",
+    ("get", "/openai/v1/batches/{batch_id}"): "OpenAIBatch",
+    ("post", "/openai/v1/batches/{batch_id}/cancel"): "OpenAIBatch",
 }  # fmt: skip
+REPLY_ENDINGS = {
+    ("get", "/models"): "ModelList", ("get", "/models/{name}"): "Model",
+    ("get", "/files"): "FileList", ("get", "/files/{name}"): "File",
+    ("get", "/batches"): "OperationList", ("get", "/batches/{name}"): "Operation",
+}  # fmt: skip
+
+
+def reply_schema(method: str, path: str) -> dict[str, Any] | None:
+    name = REPLY_SCHEMAS.get((method, path))
+    if name is None and not path.startswith(("/openai/", "/upload/", "/download/", "/admin/")):
+        name = next((n for (m, end), n in REPLY_ENDINGS.items() if m == method and path.endswith(end)), None)
+    return ref(name) if name else None
 
 
 def document(app: FastAPI) -> dict[str, Any]:
@@ -192,7 +266,7 @@ def document(app: FastAPI) -> dict[str, Any]:
             }}  # fmt: skip
         for method, op in operations.items():
             op["responses"] = replies(
-                path, REPLY_SCHEMAS.get(path), "application/octet-stream" if path.startswith(BINARY) else JSON
+                path, reply_schema(method, path), "application/octet-stream" if path.startswith(BINARY) else JSON
             )
             if (method, path) in BODIES:
                 op["requestBody"] = BODIES[(method, path)]

@@ -14,6 +14,8 @@ import datetime
 import io
 import json
 import os
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,7 +51,24 @@ def make_certificates(folder: Path, host: str = "plantain") -> tuple[Path, Path,
     ca_path, chain_path, key_path = folder / "ca.pem", folder / "signer.pem", folder / "signer.key"
     if ca_path.exists() and chain_path.exists() and key_path.exists():
         return ca_path, chain_path, key_path
-    folder.mkdir(parents=True, exist_ok=True)
+    # Written in a folder of their own, which is then renamed into place whole: processes starting
+    # together (a Ray Serve ingress and its replicas) see no folder or a complete one, and the first
+    # rename wins.
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    draft = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    try:
+        _write_certificates(draft, host)
+        os.rename(draft, folder)
+    except OSError:
+        if not (ca_path.exists() and chain_path.exists() and key_path.exists()):
+            raise
+    finally:
+        shutil.rmtree(draft, ignore_errors=True)
+    return ca_path, chain_path, key_path
+
+
+def _write_certificates(folder: Path, host: str) -> None:
+    ca_path, chain_path, key_path = folder / "ca.pem", folder / "signer.pem", folder / "signer.key"
     now = datetime.datetime.now(datetime.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = _name(f"{GENERATOR} CA ({host})")
@@ -77,15 +96,12 @@ def make_certificates(folder: Path, host: str = "plantain") -> tuple[Path, Path,
     pem = serialization.Encoding.PEM
     ca_pem = ca.public_bytes(pem)
     key_pem = key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    # The key first and private (0600); each file written whole before it is named.
+    # The key private (0600) from the moment it exists.
     for path, data, mode in ((key_path, key_pem, 0o600), (chain_path, signer.public_bytes(pem) + ca_pem, 0o644),
                              (ca_path, ca_pem, 0o644)):  # fmt: skip
-        tmp = path.with_suffix(".part")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
-        tmp.replace(path)
-    return ca_path, chain_path, key_path
 
 
 class Credentials:

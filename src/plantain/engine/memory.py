@@ -15,7 +15,7 @@ import functools
 
 # A queue trims after this long without work, and, busy, at most this often.
 IDLE_SECONDS = 2.0
-BUSY_SECONDS = 20.0
+BUSY_SECONDS = 5.0
 
 
 @functools.cache

@@ -268,6 +268,9 @@ def document(app: FastAPI) -> dict[str, Any]:
             op["responses"] = replies(
                 path, reply_schema(method, path), "application/octet-stream" if path.startswith(BINARY) else JSON
             )
+            if path.endswith(("/images/generations", "/images/edits")):
+                # `"stream": true` answers with server-sent events instead of one JSON body.
+                op["responses"]["200"]["content"]["text/event-stream"] = {"schema": STRING}
             if (method, path) in BODIES:
                 op["requestBody"] = BODIES[(method, path)]
             elif "requestBody" in op and path.startswith("/admin/"):

@@ -27,6 +27,7 @@ CHROMIUM = os.environ.get("PLANTAIN_CHROMIUM") or shutil.which("chromium") or sh
 # Set to a folder to save a screenshot of each state (the pictures in docs/).
 SHOTS = os.environ.get("PLANTAIN_SCREENSHOTS")
 MODEL = "gemini-3.1-flash-lite-image"  # the mini model behind the name, priced as the hosted model
+SEED = "4"
 sync_api = pytest.importorskip("playwright.sync_api")
 if CHROMIUM is None:
     pytest.skip("no Chromium: apt-get install chromium, or set PLANTAIN_CHROMIUM", allow_module_level=True)
@@ -61,6 +62,9 @@ def open_page(browser: object, base: str, key: str = API_KEY, width: int = 1280,
     page.get_by_label("API key").press("Tab")
     if key == API_KEY:
         page.get_by_label("Model").select_option(MODEL)
+        # The mini model's edits read back as asked 85% of the time (docs/mini-model.md, "edits");
+        # a fixed seed whose edits all land keeps these tests about the page, not the model.
+        page.get_by_label("Seed").fill(SEED)
     return page
 
 

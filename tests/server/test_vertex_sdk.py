@@ -36,7 +36,11 @@ def pil(image: types.Image | None) -> Image.Image:
 
 
 def test_generate_content_stream_count_and_models(client: genai.Client) -> None:
-    r = client.models.generate_content(model="gemini-2.5-flash-image", contents="a red circle at the left")
+    r = client.models.generate_content(
+        model="gemini-2.5-flash-image",
+        contents="a red circle at the left",
+        config=types.GenerateContentConfig(seed=1),  # a drawing that reads back (most, not all, seeds do)
+    )
     assert r.model_version == "gemini-3.1-flash-lite-image"  # the alias's entry served it
     (image,) = [p.as_image() for p in r.candidates[0].content.parts if p.inline_data]  # type: ignore[index,union-attr]
     scene = detect(pil(image).resize((32, 32), Image.Resampling.BOX))
